@@ -1,0 +1,1 @@
+"""Podium: self-hosted hub for hybrid events."""

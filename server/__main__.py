@@ -1,0 +1,130 @@
+"""The `podium` command: serve, demo, migrate, user add."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import shutil
+import sys
+
+from aiohttp import web
+
+from server.app import create_app
+from server.settings import Settings, SettingsError, ensure_secret_key, load_settings
+
+DEMO_DATA_DIR = "demo-data"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="podium", description=__doc__)
+    parser.add_argument("--config", help="a TOML file overriding config/defaults.toml")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("serve", "run the server"), ("demo", "run with a fresh demo event")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--host", help="interface to bind (default from settings)")
+        sub.add_argument("--port", type=int, help="port to bind (default from settings)")
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    user = commands.add_parser("user", help="manage staff accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="create a staff account")
+    add.add_argument("username")
+    add.add_argument("--role", choices=("admin", "moderator", "chair"), required=True)
+    add.add_argument("--display-name")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config, **_address(args))
+        if args.command == "demo":
+            settings = _demo_settings(settings)
+    except SettingsError as error:
+        print(f"podium: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "serve":
+        web.run_app(create_app(settings), host=settings.host, port=settings.port)
+    elif args.command == "demo":
+        asyncio.run(_seed_demo(settings))
+        web.run_app(create_app(settings), host=settings.host, port=settings.port)
+    elif args.command == "migrate":
+        from server.store import migrate
+
+        asyncio.run(migrate.upgrade(settings.effective_database_url))
+        print("database is at the latest schema")
+    else:
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
+        asyncio.run(_add_user(settings, args.username, password, args.role, args.display_name))
+        print(f"created {args.role} {args.username}")
+    return 0
+
+
+def _address(args: argparse.Namespace) -> dict:
+    return {
+        key: value for key in ("host", "port") if (value := getattr(args, key, None)) is not None
+    }
+
+
+def _demo_settings(settings: Settings) -> Settings:
+    """The demo always starts from an empty SQLite database of its own."""
+    shutil.rmtree(DEMO_DATA_DIR, ignore_errors=True)
+    return settings.with_overrides(data_dir=DEMO_DATA_DIR, database_url="")
+
+
+async def _with_services(settings: Settings, work):
+    import socketio
+
+    from server.realtime.publisher import SocketPublisher
+    from server.services.context import Services
+    from server.services.tally import VoteTally
+    from server.store import migrate
+    from server.store.database import Database
+
+    settings = ensure_secret_key(settings)
+    await migrate.upgrade(settings.effective_database_url)
+    db = Database(settings.effective_database_url)
+    publisher = SocketPublisher(socketio.AsyncServer())
+    services = Services(settings, db, publisher, VoteTally(db, publisher, 1.0))
+    try:
+        return await work(services)
+    finally:
+        await db.dispose()
+
+
+async def _seed_demo(settings: Settings) -> None:
+    from server.demo import seed
+
+    result = await _with_services(settings, seed)
+    base = settings.effective_public_url
+    slug = result["event"].slug
+    main_hall = result["rooms"]["main-hall"]
+    print(f"\nPodium demo: {result['event'].title}\n")
+    print(f"  Viewer page      {base}/e/{slug}")
+    print(f"  Moderator        {base}/e/{slug}/moderate")
+    print(f"  Panel chair      {base}/e/{slug}/chair?room={main_hall}")
+    print(f"  Stage screen     {base}/e/{slug}/stage/{main_hall}")
+    print(f"  OBS overlay      {base}/e/{slug}/overlay/{main_hall}")
+    print(f"  Organiser        {base}/admin")
+    print(f"  API document     {base}/api/openapi.json\n")
+    print("  Demo staff logins (new each run):")
+    for role, password in result["credentials"].items():
+        print(f"    {role:<10} user demo-{role:<10} password {password}")
+    print(flush=True)
+
+
+async def _add_user(settings, username, password, role, display_name) -> None:
+    from server.services import auth
+
+    await _with_services(
+        settings, lambda s: auth.create_staff_user(s, username, password, role, display_name)
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""create_app(settings): wiring only, used by production and tests alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server.app_keys import SERVICES, SETTINGS, SOCKETS
+from server.http import api, pages
+from server.http.middleware import (
+    errors_middleware,
+    origin_middleware,
+    security_headers_middleware,
+)
+from server.http.openapi import openapi_handler
+from server.realtime.publisher import SocketPublisher
+from server.realtime.server import create_socket_server
+from server.services.context import Services
+from server.services.tally import VoteTally
+from server.settings import PROJECT_ROOT, Settings, ensure_secret_key
+from server.store import migrate
+from server.store.database import Database
+
+STATIC_DIR = PROJECT_ROOT / "client_static"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> web.Application:
+    settings = ensure_secret_key(settings)
+    app = web.Application(
+        client_max_size=settings.max_request_bytes,
+        # Outermost first: headers go on every answer, errors are shaped before that,
+        # and foreign origins are refused before any handler runs.
+        middlewares=[
+            security_headers_middleware,
+            errors_middleware,
+            pages.page_errors_middleware,
+            origin_middleware(settings.effective_allowed_origins),
+        ],
+    )
+    app[SETTINGS] = settings
+    app[pages.TEMPLATES] = pages.template_environment()
+    app[SOCKETS] = create_socket_server(settings, app)
+    app.cleanup_ctx.append(_services)
+    app.add_routes(api.routes)
+    app.add_routes(pages.routes)
+    app.router.add_get("/api/openapi.json", openapi_handler)
+    app.router.add_get("/healthz", _health)
+    app.router.add_static("/static", STATIC_DIR, append_version=False)
+    return app
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    await migrate.upgrade(settings.effective_database_url)
+    db = Database(settings.effective_database_url)
+    publisher = SocketPublisher(app[SOCKETS])
+    tally = VoteTally(db, publisher, settings.vote_broadcast_interval_ms / 1000)
+    app[SERVICES] = Services(settings=settings, db=db, publisher=publisher, tally=tally)
+    tasks = [asyncio.create_task(publisher.run()), asyncio.create_task(tally.run())]
+    yield
+    tasks[1].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await tasks[1]
+    await tally.flush()
+    await asyncio.wait_for(publisher.drain(), timeout=5)
+    tasks[0].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await tasks[0]
+    await db.dispose()
+
+
+async def _health(request: web.Request) -> web.Response:
+    try:
+        await request.app[SERVICES].db.ping()
+    except Exception:
+        log.exception("health check: database unreachable")
+        return web.json_response({"status": "database unreachable"}, status=503)
+    return web.json_response({"status": "ok"})

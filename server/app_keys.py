@@ -1,0 +1,13 @@
+"""Typed keys for what the app shares between its parts."""
+
+from __future__ import annotations
+
+import socketio
+from aiohttp import web
+
+from server.services.context import Services
+from server.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
+SOCKETS = web.AppKey("sockets", socketio.AsyncServer)

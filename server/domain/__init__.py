@@ -1,0 +1,1 @@
+"""Pure domain logic: no aiohttp, socketio or SQLAlchemy imports here."""

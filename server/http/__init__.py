@@ -1,0 +1,1 @@
+"""HTTP: JSON API routes, pages, and the middlewares that guard both."""

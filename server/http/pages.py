@@ -1,0 +1,159 @@
+"""Server-rendered pages (Jinja2); the live parts are in client_static/js."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from aiohttp import web
+
+from server.app_keys import SERVICES
+from server.domain.errors import DomainError, NotFound
+from server.http.auth import staff_session
+from server.services import catalog
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+routes = web.RouteTableDef()
+
+
+def template_environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        enable_async=True,
+    )
+
+
+async def render(
+    request: web.Request, template: str, title: str, *, status: int = 200, **context: Any
+) -> web.Response:
+    found = await staff_session(request)
+    user = None
+    if found:
+        actor, csrf = found
+        user = {"id": actor.id, "display_name": actor.name, "role": actor.role}
+    config = {"event_slug": None, "csrf_token": found[1] if found else None, "api": "/api/v1"}
+    config.update(context.pop("config", {}))
+    event = context.pop("event", None)
+    if event is not None:
+        config["event_slug"] = event["slug"]
+    html = (
+        await request.app[TEMPLATES]
+        .get_template(template)
+        .render_async(
+            page_title=title, config=config, user=user, event=event, static="/static", **context
+        )
+    )
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+async def _event(request: web.Request) -> dict[str, Any]:
+    services = request.app[SERVICES]
+    event = await catalog.event_by_slug(services, request.match_info["slug"])
+    return await catalog.get_event_detail(services, event)
+
+
+async def _require_staff(request: web.Request, roles: set[str]) -> None:
+    found = await staff_session(request)
+    if found is None:
+        raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
+    if found[0].role not in roles:
+        raise web.HTTPForbidden(text="Your role cannot open this page.")
+
+
+@web.middleware
+async def page_errors_middleware(request: web.Request, handler):
+    """Pages answer with a friendly page, never a stack trace."""
+    if request.path.startswith(("/api/", "/socket.io", "/static/")):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except NotFound as error:
+        return await render(
+            request, "error.html", "Not found", status=404, status_code=404, message=error.message
+        )
+    except DomainError as error:
+        return await render(
+            request, "error.html", "Error", status=400, status_code=400, message=error.message
+        )
+    except web.HTTPNotFound:
+        return await render(
+            request,
+            "error.html",
+            "Not found",
+            status=404,
+            status_code=404,
+            message="There is no page at this address.",
+        )
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.Response:
+    events = await catalog.list_events(request.app[SERVICES])
+    return await render(request, "index.html", "Podium", events=events)
+
+
+@routes.get("/login")
+async def login_page(request: web.Request) -> web.Response:
+    next_url = request.query.get("next", "/")
+    if not next_url.startswith("/") or next_url.startswith("//"):
+        next_url = "/"  # never redirect off-site after login
+    return await render(request, "login.html", "Staff login", config={"next": next_url})
+
+
+@routes.get("/e/{slug}")
+async def viewer_page(request: web.Request) -> web.Response:
+    event = await _event(request)
+    return await render(request, "viewer.html", event["title"], event=event)
+
+
+@routes.get("/e/{slug}/moderate")
+async def moderator_page(request: web.Request) -> web.Response:
+    await _require_staff(request, {"moderator", "admin"})
+    event = await _event(request)
+    return await render(request, "moderator.html", f"Moderate · {event['title']}", event=event)
+
+
+@routes.get("/e/{slug}/chair")
+async def chair_page(request: web.Request) -> web.Response:
+    await _require_staff(request, {"chair", "admin"})
+    event = await _event(request)
+    room_id = request.query.get("room", "")
+    config = {"room_id": int(room_id) if room_id.isdigit() else None}
+    return await render(
+        request, "chair.html", f"Chair · {event['title']}", event=event, config=config
+    )
+
+
+@routes.get("/e/{slug}/stage/{room_id:\\d+}")
+async def stage_page(request: web.Request) -> web.Response:
+    return await _stage(request, overlay=False)
+
+
+@routes.get("/e/{slug}/overlay/{room_id:\\d+}")
+async def overlay_page(request: web.Request) -> web.Response:
+    return await _stage(request, overlay=True)
+
+
+async def _stage(request: web.Request, overlay: bool) -> web.Response:
+    event = await _event(request)
+    room_id = int(request.match_info["room_id"])
+    room = next((r for r in event["rooms"] if r["id"] == room_id), None)
+    if room is None:
+        raise NotFound("this event has no such room")
+    config = {"room_id": room_id, "overlay": overlay}
+    title = f"{'Overlay' if overlay else 'Stage'} · {room['name']}"
+    return await render(
+        request, "stage.html", title, event=event, room=room, overlay=overlay, config=config
+    )
+
+
+@routes.get("/admin")
+async def admin_page(request: web.Request) -> web.Response:
+    await _require_staff(request, {"admin"})
+    events = await catalog.list_events(request.app[SERVICES])
+    return await render(request, "admin.html", "Organiser", events=events)

@@ -1,0 +1,1 @@
+"""Socket.IO: the server factory, one namespace per audience, and the publisher."""

@@ -1,0 +1,136 @@
+"""One namespace per audience. Per-client data lives in the socket session only."""
+
+from __future__ import annotations
+
+import logging
+from http.cookies import SimpleCookie
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from server import schemas as sc
+from server.app_keys import SERVICES, SETTINGS
+from server.commands import CHAIRS, COMMANDS, MODERATORS, dispatch
+from server.domain.errors import DomainError, Forbidden, NotAuthenticated, NotFound
+from server.errors import describe, error_body
+from server.http.auth import SESSION_COOKIE
+from server.realtime.publisher import event_room, viewer_room
+from server.services import auth, catalog, sync
+from server.services.context import Actor, Services
+from server.store.models import EventRow
+
+log = logging.getLogger(__name__)
+
+
+class AudienceNamespace(socketio.AsyncNamespace):
+    """Dispatches every event through the shared command table and acks a stable shape.
+
+    Each audience defines `authenticate(environ, auth)` (who may connect, to which event)
+    and `sync(actor, event, since)` (what it may see).
+    """
+
+    commands: frozenset[str] = frozenset()
+
+    def __init__(self, namespace: str, app: web.Application) -> None:
+        super().__init__(namespace)
+        self.app = app
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid, data = args[0], (args[1] if len(args) > 1 else None)
+        try:
+            session = await self.get_session(sid)
+            event_row = await catalog.event_by_id(self.services, session["event_id"])
+            if event == "sync":
+                since = sc.Sync.model_validate({} if data is None else data).since
+                result = await self.sync(session["actor"], event_row, since)
+            elif event in self.commands:
+                command = COMMANDS[event]
+                payload = {} if data is None else data
+                result = await dispatch(
+                    self.services, command, session["actor"], event_row, payload
+                )
+            else:
+                raise NotFound(f"there is no {event!r} event on {self.namespace}")
+            return {"ok": True, "data": result}
+        except Exception as error:
+            body = describe(error)
+            if body is None:
+                log.exception("unhandled error in %s %s", self.namespace, event)
+                body = error_body("internal", "something went wrong on our side")
+            return {"ok": False, "error": body}
+
+    async def on_connect(self, sid: str, environ: dict, auth_data: Any = None) -> None:
+        try:
+            actor, event = await self.authenticate(environ, auth_data or {})
+        except DomainError as error:
+            raise ConnectionRefusedError(error_body(error.code, error.message)) from error
+        await self.save_session(sid, {"actor": actor, "event_id": event.id})
+        await self.enter_room(sid, event_room(event.id))
+        if actor.kind == "viewer":
+            await self.enter_room(sid, viewer_room(actor.id))
+
+    async def _event_from_auth(self, auth_data: Any) -> EventRow:
+        slug = auth_data.get("event") if isinstance(auth_data, dict) else None
+        if not isinstance(slug, str) or not slug or len(slug) > 64:
+            raise NotFound("say which event to join: auth {event: slug}")
+        return await catalog.event_by_slug(self.services, slug)
+
+
+class ViewerNamespace(AudienceNamespace):
+    commands = frozenset(
+        {"submit_question", "vote", "unvote", "withdraw_question", "set_display_name"}
+    )
+
+    async def authenticate(self, environ, auth_data):
+        token = auth_data.get("token") if isinstance(auth_data, dict) else None
+        if not isinstance(token, str) or len(token) > 200:
+            raise NotAuthenticated("a viewer token is needed: auth {token}")
+        event_id, viewer_id = auth.verify_viewer_token(self.app[SETTINGS].secret_key, token)
+        event = await catalog.event_by_id(self.services, event_id)
+        actor = Actor(kind="viewer", id=viewer_id, name="viewer", role="viewer", event_id=event_id)
+        return actor, event
+
+    async def sync(self, actor, event, since):
+        return await sync.viewer_sync(self.services, actor, event, since)
+
+
+class StaffNamespace(AudienceNamespace):
+    roles: frozenset[str] = frozenset()
+
+    async def authenticate(self, environ, auth_data):
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+        token = cookie[SESSION_COOKIE].value if SESSION_COOKIE in cookie else None
+        if not token:
+            raise NotAuthenticated("please log in")
+        actor, _csrf = await auth.staff_from_session(self.services, token)
+        if actor.role not in self.roles:
+            raise Forbidden(f"a {actor.role} cannot join {self.namespace}")
+        return actor, await self._event_from_auth(auth_data)
+
+    async def sync(self, actor, event, since):
+        return await sync.staff_sync(self.services, event, since)
+
+
+class ModeratorNamespace(StaffNamespace):
+    roles = MODERATORS
+    commands = frozenset(name for name, command in COMMANDS.items() if command.roles == MODERATORS)
+
+
+class ChairNamespace(StaffNamespace):
+    roles = CHAIRS
+    commands = frozenset(name for name, command in COMMANDS.items() if command.roles == CHAIRS)
+
+
+class StageNamespace(AudienceNamespace):
+    async def authenticate(self, environ, auth_data):
+        return Actor.public(), await self._event_from_auth(auth_data)
+
+    async def sync(self, actor, event, since):
+        return await sync.stage_sync(self.services, event, since)

@@ -1,0 +1,178 @@
+"""Input schemas for every HTTP body and socket event: unknown fields and wrong types fail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from server.domain.questions import REJECT_REASONS
+from server.services.catalog import SESSION_KINDS
+
+# The hard ceiling on any text field; each event sets its own lower question limit.
+MAX_TEXT = 5000
+
+Id = Annotated[int, Field(ge=1, le=2**53)]
+ClientId = Annotated[
+    str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+]
+Slug = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+]
+Name = Annotated[str, StringConstraints(max_length=60)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+Moment = Annotated[datetime, Field(strict=False)]  # ISO 8601 strings are the JSON form
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Empty(Schema):
+    pass
+
+
+class JoinEvent(Schema):
+    display_name: Name | None = None
+    channel: Literal["remote", "in_room"] = "remote"
+
+
+class SetDisplayName(Schema):
+    display_name: Name | None = None
+
+
+class SubmitQuestion(Schema):
+    client_id: ClientId
+    text: Text
+    session_id: Id | None = None
+    anonymous: bool = False
+
+
+class QuestionRef(Schema):
+    question_id: Id
+
+
+class Vote(QuestionRef):
+    client_id: ClientId | None = None
+
+
+class Reject(QuestionRef):
+    reason: Literal[REJECT_REASONS] | None = None  # type: ignore[valid-type]
+
+
+class Edit(QuestionRef):
+    text: Text
+
+
+class Star(QuestionRef):
+    starred: bool = True
+
+
+class Merge(QuestionRef):
+    into_question_id: Id
+
+
+class BlockViewer(Schema):
+    viewer_id: Id
+    blocked: bool = True
+
+
+class OnRoom(QuestionRef):
+    room_id: Id
+
+
+class Reorder(Schema):
+    room_id: Id
+    question_id: Id
+    position: Annotated[int, Field(ge=0, le=10_000)]
+
+
+class Sync(Schema):
+    since: Annotated[int, Field(ge=0)] | None = None
+
+
+class Login(Schema):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class EventFields(Schema):
+    title: Title | None = None
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    auto_approve: bool | None = None
+    allow_anonymous: bool | None = None
+    max_question_length: Annotated[int, Field(ge=50, le=MAX_TEXT)] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise ValueError("unknown time zone")
+        return value
+
+
+class CreateEvent(EventFields):
+    slug: Slug
+    title: Title
+
+
+class CreateRoom(Schema):
+    slug: Slug
+    name: Title
+
+
+class CreateSession(Schema):
+    title: Title
+    kind: Literal[SESSION_KINDS]  # type: ignore[valid-type]
+    room_id: Id | None = None
+    starts_at: Moment
+    ends_at: Moment
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _has_zone(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a time zone offset, e.g. 2026-11-21T09:00:00+00:00")
+        return value
+
+
+class CreateStaff(Schema):
+    username: Annotated[
+        str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9._-]+$")
+    ]
+    password: Annotated[str, StringConstraints(min_length=10, max_length=256)]
+    role: Literal["admin", "moderator", "chair"]
+    display_name: Name | None = None
+
+
+class ListQuestions(Schema):
+    sort: Literal["votes", "newest"] = "votes"
+    session_id: Id | None = None
+
+
+class ModerationFilter(Schema):
+    state: (
+        Literal[
+            "pending",
+            "approved",
+            "queued",
+            "on_stage",
+            "answered",
+            "rejected",
+            "withdrawn",
+            "merged",
+        ]
+        | None
+    ) = None
+    session_id: Id | None = None
+    channel: Literal["remote", "in_room"] | None = None
+    flagged: bool | None = None
+    starred: bool | None = None
+
+
+class AuditQuery(Schema):
+    limit: Annotated[int, Field(ge=1, le=1000)] = 200

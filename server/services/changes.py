@@ -1,0 +1,87 @@
+"""Turns what a write touched into numbered broadcasts, published once it has committed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.domain.events import QuestionEvent
+from server.services import views
+from server.services.context import Publisher
+from server.store import broadcasts
+from server.store import questions as question_store
+from server.store.database import UnitOfWork
+from server.store.models import QuestionRow
+
+
+class Changes:
+    """Collects changed questions, running orders and stages during one unit of work."""
+
+    def __init__(self, work: UnitOfWork, event_id: int, publisher: Publisher) -> None:
+        self.work = work
+        self.event_id = event_id
+        self.publisher = publisher
+        self._questions: dict[int, tuple[QuestionRow, bool, list[str]]] = {}
+        self._running_orders: set[int] = set()
+        self._stages: set[int] = set()
+        self._extra_staff: list[dict[str, Any]] = []
+
+    def watch(self, row: QuestionRow) -> None:
+        """Remember whether `row` was public before the change, so removals are broadcast."""
+        if row.id not in self._questions:
+            self._questions[row.id] = (row, views.is_public(row), [])
+
+    def question(self, row: QuestionRow, events: list[QuestionEvent] = ()) -> None:
+        self.watch(row)
+        self._questions[row.id][2].extend(type(event).__name__ for event in events)
+
+    def running_order(self, room_id: int | None) -> None:
+        if room_id is not None:
+            self._running_orders.add(room_id)
+
+    def stage(self, room_id: int | None) -> None:
+        if room_id is not None:
+            self._stages.add(room_id)
+
+    def extra_staff(self, payload: dict[str, Any]) -> None:
+        self._extra_staff.append(payload)
+
+    async def record(self) -> None:
+        """Number and store the broadcasts; publish them after the commit."""
+        session = self.work.session
+        public: list[dict[str, Any]] = []
+        staff: list[dict[str, Any]] = []
+        authors: list[tuple[int, dict[str, Any]]] = []
+        for row, was_public, causes in self._questions.values():
+            staff.append(
+                {"type": "question", "causes": causes, "question": views.staff_question(row)}
+            )
+            if views.is_public(row):
+                public.append(
+                    {"type": "question", "causes": causes, "question": views.public_question(row)}
+                )
+            elif was_public:
+                public.append({"type": "question_removed", "question_id": row.id})
+            authors.append(
+                (row.viewer_id, {"type": "mine", "question": views.author_question(row)})
+            )
+        for room_id in sorted(self._running_orders):
+            order = await question_store.running_order(session, room_id)
+            staff.append(
+                {"type": "running_order", "room_id": room_id, "question_ids": [r.id for r in order]}
+            )
+        for room_id in sorted(self._stages):
+            current = await question_store.on_stage(session, room_id)
+            shown = views.public_question(current) if current else None
+            public.append({"type": "stage", "room_id": room_id, "question": shown})
+            staff.append({"type": "stage", "room_id": room_id, "question": shown})
+        staff.extend(self._extra_staff)
+        numbered_public = await broadcasts.append(session, self.event_id, "public", public)
+        numbered_staff = await broadcasts.append(session, self.event_id, "staff", staff)
+
+        def publish() -> None:
+            self.publisher.publish(self.event_id, "public", numbered_public)
+            self.publisher.publish(self.event_id, "staff", numbered_staff)
+            for viewer_id, payload in authors:
+                self.publisher.notify_viewer(viewer_id, payload)
+
+        self.work.after_commit(publish)

@@ -1,0 +1,60 @@
+"""How a question is shown to each audience. The public never sees moderation details."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from server.domain.questions import PUBLIC_STATES, QuestionState
+from server.store.models import QuestionRow
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC; SQLite hands timestamps back without their zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def is_public(row: QuestionRow) -> bool:
+    return QuestionState(row.state) in PUBLIC_STATES
+
+
+def public_question(row: QuestionRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "text": row.text,
+        "author": row.author_name,
+        "session_id": row.session_id,
+        "state": row.state,
+        "votes": row.votes,
+        "stage_room_id": row.stage_room_id if row.state == QuestionState.ON_STAGE else None,
+        "created_at": iso(row.created_at),
+    }
+
+
+def author_question(row: QuestionRow) -> dict[str, Any]:
+    """What the author sees of their own question, in every state."""
+    return {
+        **public_question(row),
+        "client_id": row.client_id,
+        "reject_reason": row.reject_reason,
+        "merged_into_id": row.merged_into_id,
+    }
+
+
+def staff_question(row: QuestionRow) -> dict[str, Any]:
+    return {
+        **public_question(row),
+        "stage_room_id": row.stage_room_id,
+        "viewer_id": row.viewer_id,
+        "channel": row.channel,
+        "original_text": row.original_text,
+        "flags": list(row.flags or []),
+        "starred": row.starred,
+        "reject_reason": row.reject_reason,
+        "queue_position": row.queue_position,
+        "merged_into_id": row.merged_into_id,
+        "version": row.version,
+        "updated_at": iso(row.updated_at),
+    }

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, repositories, session lifetime, Alembic migrations."""

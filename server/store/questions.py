@@ -1,0 +1,173 @@
+"""Questions and votes: loading, optimistic saves, running orders and vote counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from server.domain.errors import Conflict, NotFound
+from server.domain.questions import Question, QuestionState
+from server.store.models import QuestionRow, VoteRow
+
+
+def to_domain(row: QuestionRow) -> Question:
+    return Question(
+        id=row.id,
+        author_viewer_id=row.viewer_id,
+        state=QuestionState(row.state),
+        text=row.text,
+        starred=row.starred,
+        stage_room_id=row.stage_room_id,
+        reject_reason=row.reject_reason,
+        merged_into_id=row.merged_into_id,
+    )
+
+
+async def get(session: AsyncSession, event_id: int, question_id: int) -> QuestionRow:
+    row = await session.get(QuestionRow, question_id, populate_existing=True)
+    if row is None or row.event_id != event_id:
+        raise NotFound(f"question {question_id} does not exist in this event")
+    return row
+
+
+async def find_by_client_id(
+    session: AsyncSession, viewer_id: int, client_id: str
+) -> QuestionRow | None:
+    query = select(QuestionRow).where(
+        QuestionRow.viewer_id == viewer_id, QuestionRow.client_id == client_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def save(session: AsyncSession, row: QuestionRow, question: Question) -> None:
+    """Write the domain state back, only if nobody else changed the row since it was read."""
+    values = {
+        "state": question.state.value,
+        "text": question.text,
+        "starred": question.starred,
+        "stage_room_id": question.stage_room_id,
+        "reject_reason": question.reject_reason,
+        "merged_into_id": question.merged_into_id,
+        "updated_at": datetime.now(UTC),
+        "version": row.version + 1,
+    }
+    if question.state != QuestionState.QUEUED:
+        values["queue_position"] = None
+    result = await session.execute(
+        update(QuestionRow)
+        .where(QuestionRow.id == row.id, QuestionRow.version == row.version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"question {row.id} was changed by someone else; try again")
+    for key, value in values.items():
+        set_committed_value(row, key, value)
+
+
+async def list_for_event(
+    session: AsyncSession, event_id: int, states: Sequence[QuestionState] | None = None
+) -> list[QuestionRow]:
+    query = select(QuestionRow).where(QuestionRow.event_id == event_id).order_by(QuestionRow.id)
+    if states is not None:
+        query = query.where(QuestionRow.state.in_([s.value for s in states]))
+    return list((await session.execute(query)).scalars())
+
+
+async def list_by_viewer(session: AsyncSession, viewer_id: int) -> list[QuestionRow]:
+    query = select(QuestionRow).where(QuestionRow.viewer_id == viewer_id).order_by(QuestionRow.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def running_order(session: AsyncSession, room_id: int) -> list[QuestionRow]:
+    query = (
+        select(QuestionRow)
+        .where(QuestionRow.stage_room_id == room_id, QuestionRow.state == QuestionState.QUEUED)
+        .order_by(QuestionRow.queue_position, QuestionRow.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def set_running_order(session: AsyncSession, question_ids: Sequence[int]) -> None:
+    for position, question_id in enumerate(question_ids):
+        await session.execute(
+            update(QuestionRow)
+            .where(QuestionRow.id == question_id)
+            .values(queue_position=position)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def on_stage(session: AsyncSession, room_id: int) -> QuestionRow | None:
+    query = select(QuestionRow).where(
+        QuestionRow.stage_room_id == room_id, QuestionRow.state == QuestionState.ON_STAGE
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def add_vote(session: AsyncSession, question_id: int, viewer_id: int) -> bool:
+    """Record one viewer's vote; False when that viewer had already voted."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(VoteRow)
+        .values(question_id=question_id, viewer_id=viewer_id, created_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+    )
+    if result.rowcount != 1:
+        return False
+    await _bump_votes(session, question_id, +1)
+    return True
+
+
+async def remove_vote(session: AsyncSession, question_id: int, viewer_id: int) -> bool:
+    vote = await session.get(VoteRow, (question_id, viewer_id))
+    if vote is None:
+        return False
+    await session.delete(vote)
+    await _bump_votes(session, question_id, -1)
+    return True
+
+
+async def move_votes(session: AsyncSession, from_id: int, into_id: int) -> int:
+    """Give `into_id` every vote of `from_id`, each voter counted once; return the new count."""
+    already = select(VoteRow.viewer_id).where(VoteRow.question_id == into_id)
+    await session.execute(
+        update(VoteRow)
+        .where(VoteRow.question_id == from_id, VoteRow.viewer_id.not_in(already))
+        .values(question_id=into_id)
+        .execution_options(synchronize_session=False)
+    )
+    count_query = select(func.count()).where(VoteRow.question_id == into_id)
+    total = (await session.execute(count_query)).scalar_one()
+    await session.execute(
+        update(QuestionRow)
+        .where(QuestionRow.id == into_id)
+        .values(votes=total)
+        .execution_options(synchronize_session=False)
+    )
+    return total
+
+
+async def voted_question_ids(session: AsyncSession, viewer_id: int) -> list[int]:
+    query = select(VoteRow.question_id).where(VoteRow.viewer_id == viewer_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def vote_counts(session: AsyncSession, question_ids: Sequence[int]) -> dict[int, int]:
+    query = select(QuestionRow.id, QuestionRow.votes).where(QuestionRow.id.in_(question_ids))
+    return {qid: votes for qid, votes in (await session.execute(query)).all()}
+
+
+async def _bump_votes(session: AsyncSession, question_id: int, delta: int) -> None:
+    await session.execute(
+        update(QuestionRow)
+        .where(QuestionRow.id == question_id)
+        .values(votes=QuestionRow.votes + delta)
+        .execution_options(synchronize_session=False)
+    )
