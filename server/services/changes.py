@@ -32,7 +32,8 @@ class Changes:
 
     def question(self, row: QuestionRow, events: list[QuestionEvent] = ()) -> None:
         self.watch(row)
-        self._questions[row.id][2].extend(type(event).__name__ for event in events)
+        causes = self._questions[row.id][2]
+        causes.extend(type(e).__name__ for e in events if e.question_id == row.id)
 
     def running_order(self, room_id: int | None) -> None:
         if room_id is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from server.domain.errors import Conflict
 from server.domain.events import QuestionEvent
-from server.domain.questions import Question
+from server.domain.questions import Question, QuestionState
 from server.services.changes import Changes
 from server.services.context import Actor, Services
 from server.store import events as event_store
@@ -48,7 +48,7 @@ async def change_question(
                 row = await question_store.get(work.session, event.id, question_id)
                 changes = Changes(work, event.id, services.publisher)
                 changes.watch(row)
-                room_before = row.stage_room_id
+                before = (row.state, row.stage_room_id)
                 question = question_store.to_domain(row)
                 events = await move(work, row, question, changes)
                 if events:
@@ -56,9 +56,11 @@ async def change_question(
                     if settle is not None:
                         await settle(work, row)
                     changes.question(row, events)
-                    for room_id in (room_before, row.stage_room_id):
-                        changes.running_order(room_id)
-                        changes.stage(room_id)
+                    for state, room_id in (before, (row.state, row.stage_room_id)):
+                        if state == QuestionState.QUEUED:
+                            changes.running_order(room_id)
+                        if state == QuestionState.ON_STAGE:
+                            changes.stage(room_id)
                     record_audit(work, event.id, actor, events)
                     await changes.record()
                 return view(row)

@@ -56,8 +56,7 @@ async def put_on_stage(
         if current_row is not None:
             # The stage must be free before the new question takes it (unique index).
             await question_store.save(work.session, current_row, current)
-            changes.question(current_row, events[:1])
-            events = events[1:]
+            changes.question(current_row, events)
         return events
 
     return await change_question(s, actor, event, question_id, move, views.staff_question)

@@ -1,0 +1,90 @@
+"""Shared fixtures: a real database (SQLite and PostgreSQL), the real app on a real port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.app import create_app
+from server.settings import CONFIG_DIR, Settings, load_settings
+from tests.support.clients import Podium
+
+POSTGRES_URL = os.environ.get("PODIUM_TEST_POSTGRES_URL", "")
+DATABASES = ["sqlite", "postgresql"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without a PostgreSQL server, its tests skip locally; in CI they must not."""
+    if POSTGRES_URL:
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError("CI must run the PostgreSQL tests: run scripts/test")
+    skip = pytest.mark.skip(reason="PODIUM_TEST_POSTGRES_URL is not set (run scripts/test)")
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker(skip)
+
+
+@pytest.fixture(params=DATABASES)
+async def database_url(request, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each kind; PostgreSQL gets a fresh database per test."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'podium.db'}"
+        return
+    name = f"podium_t_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_settings(database_url: str, data_dir: Path, **overrides) -> Settings:
+    port = free_port()
+    return load_settings(
+        CONFIG_DIR / "test.toml",
+        env={},
+        port=port,
+        data_dir=str(data_dir),
+        database_url=database_url,
+        **overrides,
+    )
+
+
+async def start_app(settings: Settings) -> web.AppRunner:
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    return runner
+
+
+@pytest.fixture
+async def podium(database_url: str, tmp_path: Path) -> AsyncIterator[Podium]:
+    """The real app, served on a real port, with a seeded event and one user per role."""
+    settings = test_settings(database_url, tmp_path)
+    runner = await start_app(settings)
+    client = Podium(settings, runner.app)
+    try:
+        await client.seed()
+        yield client
+    finally:
+        await client.close()
+        await runner.cleanup()
