@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -219,7 +220,5 @@ class Podium:
 
     async def close(self) -> None:
         for close in reversed(self._closers):
-            try:
+            with contextlib.suppress(Exception):  # a client the test already closed
                 await close()
-            except Exception:  # a client the test already closed
-                pass
