@@ -9,10 +9,18 @@ import logging
 import shutil
 import sys
 
+import socketio
 from aiohttp import web
 
 from server.app import create_app
+from server.demo import seed
+from server.realtime.publisher import SocketPublisher
+from server.services import auth
+from server.services.context import Services
+from server.services.tally import VoteTally
 from server.settings import Settings, SettingsError, ensure_secret_key, load_settings
+from server.store import migrate
+from server.store.database import Database
 
 DEMO_DATA_DIR = "demo-data"
 
@@ -54,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_seed_demo(settings))
         web.run_app(create_app(settings), host=settings.host, port=settings.port)
     elif args.command == "migrate":
-        from server.store import migrate
-
         asyncio.run(migrate.upgrade(settings.effective_database_url))
         print("database is at the latest schema")
     else:
@@ -78,18 +84,11 @@ def _demo_settings(settings: Settings) -> Settings:
 
 
 async def _with_services(settings: Settings, work):
-    import socketio
-
-    from server.realtime.publisher import SocketPublisher
-    from server.services.context import Services
-    from server.services.tally import VoteTally
-    from server.store import migrate
-    from server.store.database import Database
-
+    """Run `work(services)` on the database without serving: for seeding and admin tasks."""
     settings = ensure_secret_key(settings)
     await migrate.upgrade(settings.effective_database_url)
     db = Database(settings.effective_database_url)
-    publisher = SocketPublisher(socketio.AsyncServer())
+    publisher = SocketPublisher(socketio.AsyncServer())  # nobody is connected: pushes are dropped
     services = Services(settings, db, publisher, VoteTally(db, publisher, 1.0))
     try:
         return await work(services)
@@ -98,8 +97,6 @@ async def _with_services(settings: Settings, work):
 
 
 async def _seed_demo(settings: Settings) -> None:
-    from server.demo import seed
-
     result = await _with_services(settings, seed)
     base = settings.effective_public_url
     slug = result["event"].slug
@@ -119,8 +116,6 @@ async def _seed_demo(settings: Settings) -> None:
 
 
 async def _add_user(settings, username, password, role, display_name) -> None:
-    from server.services import auth
-
     await _with_services(
         settings, lambda s: auth.create_staff_user(s, username, password, role, display_name)
     )
