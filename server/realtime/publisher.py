@@ -10,7 +10,8 @@ import socketio
 
 log = logging.getLogger(__name__)
 
-STREAM_NAMESPACES = {"public": ("/viewer", "/stage"), "staff": ("/moderator", "/chair")}
+# The stage screen first: it is what the room and the webcast are looking at.
+STREAM_NAMESPACES = {"public": ("/stage", "/viewer"), "staff": ("/chair", "/moderator")}
 
 
 def event_room(event_id: int) -> str:
