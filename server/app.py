@@ -19,6 +19,7 @@ from server.http.middleware import (
 from server.http.openapi import openapi_handler
 from server.realtime.publisher import SocketPublisher
 from server.realtime.server import create_socket_server
+from server.services import housekeeping
 from server.services.context import Services
 from server.services.tally import VoteTally
 from server.settings import PROJECT_ROOT, Settings, ensure_secret_key
@@ -61,16 +62,21 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     publisher = SocketPublisher(app[SOCKETS])
     tally = VoteTally(db, publisher, settings.vote_broadcast_interval_ms / 1000)
     app[SERVICES] = Services(settings=settings, db=db, publisher=publisher, tally=tally)
-    tasks = [asyncio.create_task(publisher.run()), asyncio.create_task(tally.run())]
+    publishing = asyncio.create_task(publisher.run())
+    upkeep = [
+        asyncio.create_task(tally.run()),
+        asyncio.create_task(housekeeping.run(db, keep=settings.catchup_max_entries)),
+    ]
     yield
-    tasks[1].cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await tasks[1]
+    for task in upkeep:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await tally.flush()
     await asyncio.wait_for(publisher.drain(), timeout=5)
-    tasks[0].cancel()
+    publishing.cancel()
     with contextlib.suppress(asyncio.CancelledError):
-        await tasks[0]
+        await publishing
     await db.dispose()
 
 

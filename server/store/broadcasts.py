@@ -63,6 +63,8 @@ async def since(
     rows = (await session.execute(query)).all()
     if len(rows) > limit or (rows and rows[0].seq != after_seq + 1):
         return None
+    if not rows and await current_seq(session, event_id, stream) > after_seq:
+        return None  # everything after after_seq was pruned
     return [row.payload for row in rows]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,10 +126,12 @@ async def add_vote(session: AsyncSession, question_id: int, viewer_id: int) -> b
 
 
 async def remove_vote(session: AsyncSession, question_id: int, viewer_id: int) -> bool:
-    vote = await session.get(VoteRow, (question_id, viewer_id))
-    if vote is None:
+    """Take back one viewer's vote; False when there was none (or another request won)."""
+    result = await session.execute(
+        delete(VoteRow).where(VoteRow.question_id == question_id, VoteRow.viewer_id == viewer_id)
+    )
+    if result.rowcount != 1:
         return False
-    await session.delete(vote)
     await _bump_votes(session, question_id, -1)
     return True
 
