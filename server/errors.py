@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,7 +36,7 @@ def describe(error: Exception) -> dict[str, Any] | None:
     if isinstance(error, DomainError):
         body = error_body(error.code, error.message, error.fields)
         if isinstance(error, RateLimited):
-            body["retry_after"] = round(error.retry_after, 1)
+            body["retry_after"] = math.ceil(error.retry_after * 10) / 10  # never too early
         return body
     return None
 

@@ -66,10 +66,9 @@ class Settings:
 
     @property
     def effective_allowed_origins(self) -> tuple[str, ...]:
-        if self.allowed_origins:
-            return self.allowed_origins
-        parts = urlsplit(self.effective_public_url)
-        return (f"{parts.scheme}://{parts.netloc}",)
+        """Origins as browsers send them: lower case, without default ports."""
+        configured = self.allowed_origins or (self.effective_public_url,)
+        return tuple(_origin_of(url) for url in configured)
 
     @property
     def effective_database_url(self) -> str:
@@ -124,6 +123,16 @@ def ensure_secret_key(settings: Settings) -> Settings:
 
 def documented_setting_names() -> set[str]:
     return set(_read_toml(DEFAULTS_FILE))
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or (scheme, port) in {("http", 80), ("https", 443)}:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Hashable
 
@@ -22,10 +23,11 @@ class RateLimiter:
         now = time.monotonic()
         tokens, stamp = self._buckets.get(key, (self.capacity, now))
         tokens = min(self.capacity, tokens + (now - stamp) * self.refill_per_second)
-        if tokens < 1.0:
+        if tokens < 1.0 - 1e-9:  # float refill must not refuse someone who waited exactly
             retry_after = (1.0 - tokens) / self.refill_per_second
             raise RateLimited(
-                f"too many {self.what}; try again in {retry_after:.0f} s", retry_after=retry_after
+                f"too many {self.what}; try again in {math.ceil(retry_after)} s",
+                retry_after=retry_after,
             )
         if len(self._buckets) >= MAX_TRACKED_KEYS and key not in self._buckets:
             self._buckets.clear()  # forgetting everyone is safe: it only forgives
