@@ -21,9 +21,13 @@ ClientId = Annotated[
 Slug = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
 ]
-Name = Annotated[str, StringConstraints(max_length=60)]
-Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+# No control characters (PostgreSQL cannot store NUL; none belong in a question) except
+# line breaks and tabs in longer text.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Name = Annotated[str, StringConstraints(max_length=60, pattern=ONE_LINE)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=MULTI_LINE)]
 Moment = Annotated[datetime, Field(strict=False)]  # ISO 8601 strings are the JSON form
 
 
@@ -95,14 +99,16 @@ class Sync(Schema):
 
 
 class Login(Schema):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ONE_LINE)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class EventFields(Schema):
     title: Title | None = None
-    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    description: Annotated[str, StringConstraints(max_length=2000, pattern=MULTI_LINE)] | None = (
+        None
+    )
+    timezone: Annotated[str, StringConstraints(max_length=64, pattern=ONE_LINE)] | None = None
     auto_approve: bool | None = None
     allow_anonymous: bool | None = None
     max_question_length: Annotated[int, Field(ge=50, le=MAX_TEXT)] | None = None

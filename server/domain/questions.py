@@ -106,7 +106,10 @@ class Question:
     def merge_into(self, target: Question) -> list[ev.QuestionEvent]:
         """Fold this duplicate into `target`; votes are combined by the store."""
         if target.id == self.id:
-            raise InvalidInput("a question cannot be merged into itself", fields={"into": "same"})
+            raise InvalidInput(
+                "a question cannot be merged into itself",
+                fields={"into_question_id": "same question"},
+            )
         self._require("merge")
         if target.state not in LEGAL_SOURCES["merge into"]:
             raise IllegalTransition("merge into", target.state.value)

@@ -55,7 +55,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidInput("the body is not valid JSON", fields={"body": "invalid JSON"}) from error
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", fields={"body": "not an object"})

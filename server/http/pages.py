@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -100,9 +100,17 @@ async def index(request: web.Request) -> web.Response:
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.Response:
     next_url = request.query.get("next", "/")
-    if not next_url.startswith("/") or next_url.startswith("//"):
+    if not _is_local_path(next_url):
         next_url = "/"  # never redirect off-site after login
     return await render(request, "login.html", "Staff login", config={"next": next_url})
+
+
+def _is_local_path(url: str) -> bool:
+    """True for "/path?query" on this site; browsers read "/\\host" and "/\t/host" as "//host"."""
+    if any(char in url for char in "\\\t\r\n") or not url.startswith("/"):
+        return False
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc and not url.startswith("//")
 
 
 @routes.get("/e/{slug}")
@@ -123,7 +131,7 @@ async def chair_page(request: web.Request) -> web.Response:
     await _require_staff(request, {"chair", "admin"})
     event = await _event(request)
     room_id = request.query.get("room", "")
-    config = {"room_id": int(room_id) if room_id.isdigit() else None}
+    config = {"room_id": int(room_id) if room_id.isascii() and room_id.isdigit() else None}
     return await render(
         request, "chair.html", f"Chair · {event['title']}", event=event, config=config
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.domain.errors import NotFound
 from server.store.models import AgendaSessionRow, AuditRow, EventRow, QuestionRow, RoomRow
 
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
 
 async def by_slug(session: AsyncSession, slug: str) -> EventRow:
+    if not SLUG.fullmatch(slug):  # not even worth asking the database
+        raise NotFound(f"event {slug!r} does not exist")
     row = (
         await session.execute(select(EventRow).where(EventRow.slug == slug))
     ).scalar_one_or_none()
