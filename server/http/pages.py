@@ -80,6 +80,15 @@ async def page_errors_middleware(request: web.Request, handler):
         return await render(
             request, "error.html", "Error", status=400, status_code=400, message=error.message
         )
+    except web.HTTPForbidden as refused:
+        return await render(
+            request,
+            "error.html",
+            "Not allowed",
+            status=403,
+            status_code=403,
+            message=refused.text or "You cannot open this page.",
+        )
     except web.HTTPNotFound:
         return await render(
             request,

@@ -1,0 +1,108 @@
+// What the moderator and chair consoles share: the staff connection and the state it feeds.
+import { ApiError, REJECT_REASONS, authorName, badge, config, connect, el, errorText, formatTime, notify, showConnection } from './common.js';
+import { LiveState } from './sync.js';
+
+/**
+ * The staff view of one event, kept live. `onChange(entry | null)` runs after a snapshot
+ * (entry null) or after each applied entry.
+ */
+export class StaffState {
+  constructor(namespace, onChange) {
+    this.event = null;
+    this.questions = new Map();
+    this.runningOrders = {};
+    this.stages = {};
+    this.blocked = new Set();
+    this.onChange = onChange;
+    this.socket = connect(namespace, { event: config.event_slug });
+    showConnection(this.socket, document.getElementById('connection'));
+    this.socket.on('connect_error', (error) => {
+      const code = error.data && error.data.code;
+      if (code === 'not_authenticated') {
+        notify('Your session has ended. Please log in again.', 'error');
+        setTimeout(() => window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`), 2500);
+      } else if (code) {
+        notify(errorText(new ApiError(error.data)), 'error');
+      }
+    });
+    this.live = new LiveState(this.socket, {
+      onSnapshot: (data) => this.snapshot(data),
+      onEntry: (entry) => this.apply(entry),
+      onError: (error) => notify(`Could not catch up: ${error.message || 'unknown error'}`, 'error'),
+    });
+  }
+
+  snapshot(data) {
+    this.event = data.event;
+    this.questions = new Map(data.questions.map((q) => [q.id, q]));
+    this.runningOrders = data.running_orders || {};
+    this.stages = data.stages || {};
+    this.onChange(null);
+  }
+
+  apply(entry) {
+    switch (entry.type) {
+      case 'question':
+        this.upsert(entry.question);
+        break;
+      case 'votes':
+        for (const { id, votes } of entry.votes) {
+          const q = this.questions.get(id);
+          if (q) this.questions.set(id, { ...q, votes });
+        }
+        break;
+      case 'stage':
+        this.stages[entry.room_id] = entry.question;
+        break;
+      case 'running_order':
+        this.runningOrders[entry.room_id] = entry.question_ids;
+        break;
+      case 'viewer':
+        if (entry.blocked) this.blocked.add(entry.viewer_id);
+        else this.blocked.delete(entry.viewer_id);
+        break;
+      default:
+        break;
+    }
+    this.onChange(entry);
+  }
+
+  /** Keep the newer of two copies of a question (acks and pushes can cross). */
+  upsert(question) {
+    const known = this.questions.get(question.id);
+    if (known && known.version > question.version) return;
+    this.questions.set(question.id, question);
+  }
+
+  sessionTitle(id) {
+    const found = this.event && this.event.sessions.find((s) => s.id === id);
+    return found ? found.title : null;
+  }
+
+  roomName(id) {
+    const found = this.event && this.event.rooms.find((r) => String(r.id) === String(id));
+    return found ? found.name : `Room ${id}`;
+  }
+}
+
+export const CHANNELS = { in_room: 'In the room', remote: 'Remote' };
+
+/** The line above a question's text: author, channel, session, time, votes, state. */
+export function questionHead(store, q, { showState = true } = {}) {
+  const session = store.sessionTitle(q.session_id);
+  return el('p', { class: 'staff-question__head' },
+    el('strong', { class: 'question__author', text: authorName(q) }),
+    q.channel ? el('span', { text: CHANNELS[q.channel] || q.channel }) : null,
+    session ? el('span', { text: session }) : null,
+    el('time', { datetime: q.created_at, text: formatTime(q.created_at) }),
+    el('span', { text: `${q.votes} ${q.votes === 1 ? 'vote' : 'votes'}` }),
+    `#${q.id}`,
+    q.starred ? el('span', { class: 'badge badge--star', text: '★ Starred' }) : null,
+    showState ? badge(q.state) : null,
+    q.state === 'rejected' && q.reject_reason ? el('span', { text: REJECT_REASONS[q.reject_reason] || q.reject_reason }) : null,
+    store.blocked.has(q.viewer_id) ? el('span', { class: 'badge badge--rejected', text: 'Author blocked' }) : null);
+}
+
+export function shorten(text, length = 60) {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}

@@ -1,0 +1,484 @@
+// The viewer page: join, ask, upvote, and follow one's own questions and the stage live.
+import {
+  REJECT_REASONS, announce, api, authorName, badge, clearFieldErrors, command, config, connect, el,
+  errorText, formatTime, localiseTimes, notify, renderList, showConnection, showFieldErrors,
+} from './common.js';
+import { LiveState } from './sync.js';
+
+const slug = config.event_slug;
+const TOKEN_KEY = `podium.viewer.${slug}`;
+const CHANNEL_KEY = `${TOKEN_KEY}.channel`;
+const PUBLIC_STATES = new Set(['approved', 'queued', 'on_stage', 'answered']);
+const VOTABLE = new Set(['approved', 'queued', 'on_stage']);
+const WITHDRAWABLE = new Set(['pending', 'approved', 'queued']);
+const AUTH_ERRORS = new Set(['not_authenticated', 'not_found', 'forbidden', 'invalid_input']);
+
+const MINE_STATES = {
+  pending: 'Waiting for moderation',
+  approved: 'Approved',
+  queued: "In the panel's running order",
+  on_stage: 'On stage now',
+  answered: 'Answered',
+  rejected: 'Not approved',
+  withdrawn: 'Withdrawn',
+  merged: 'Merged with a similar question',
+};
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  event: null,
+  questions: new Map(),
+  mine: new Map(),
+  myVotes: new Set(),
+  stages: {},
+  viewer: null,
+  sort: 'votes',
+  voting: new Set(),
+};
+let socket = null;
+let token = localStorage.getItem(TOKEN_KEY);
+let rejoined = false;
+let draftClientId = null;
+
+// --- joining ---------------------------------------------------------------------------
+
+async function join(channel, displayName) {
+  const joined = await api('POST', `/events/${encodeURIComponent(slug)}/viewers`, {
+    display_name: displayName || null,
+    channel,
+  });
+  token = joined.token;
+  localStorage.setItem(TOKEN_KEY, token);
+  localStorage.setItem(CHANNEL_KEY, channel);
+  state.viewer = joined.viewer;
+  return joined;
+}
+
+$('join-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearFieldErrors(form);
+  const channel = form.elements.channel.value;
+  const summary = $('join-error');
+  if (!channel) {
+    summary.textContent = "Tell us whether you're in the room or watching remotely.";
+    summary.hidden = false;
+    form.querySelector('input[name="channel"]').focus();
+    return;
+  }
+  const name = form.elements.display_name;
+  if (name.required && !name.value.trim()) {
+    summary.textContent = 'This event needs a name with each question. Please enter your name.';
+    summary.hidden = false;
+    name.focus();
+    return;
+  }
+  try {
+    await join(channel, name.value.trim());
+    $('join-panel').hidden = true;
+    showAskPanel();
+    startSocket();
+    $('question-text').focus();
+  } catch (error) {
+    showFieldErrors(form, error, summary);
+  }
+});
+
+function showAskPanel() {
+  $('ask-panel').hidden = false;
+  $('mine-panel').hidden = false;
+}
+
+// --- the live connection -----------------------------------------------------------------
+
+function startSocket() {
+  if (socket) {
+    socket.connect();
+    return;
+  }
+  socket = connect('/viewer', (send) => send({ token }));
+  showConnection(socket, $('connection'));
+  new LiveState(socket, { onSnapshot, onEntry, onSynced, onError: (error) => notify(errorText(error), 'error') });
+  socket.on('mine', (message) => upsertMine(message.question, true));
+  socket.on('connect_error', async (error) => {
+    const code = error.data && error.data.code;
+    if (!code || !AUTH_ERRORS.has(code)) return; // a network problem: the client retries by itself
+    localStorage.removeItem(TOKEN_KEY);
+    const channel = localStorage.getItem(CHANNEL_KEY);
+    if (rejoined || !channel) {
+      $('ask-panel').hidden = true;
+      $('join-panel').hidden = false;
+      return;
+    }
+    rejoined = true;
+    try {
+      await join(channel, state.viewer && state.viewer.display_name);
+      socket.connect();
+    } catch (joinError) {
+      notify(errorText(joinError), 'error');
+    }
+  });
+}
+
+function onSnapshot(data) {
+  state.event = data.event;
+  state.questions = new Map(data.questions.map((q) => [q.id, q]));
+  state.stages = data.stages;
+  fillSessions();
+  renderAll();
+}
+
+function onSynced(data) {
+  if (data.mine) state.mine = new Map(data.mine.map((q) => [q.id, q]));
+  if (data.my_votes) state.myVotes = new Set(data.my_votes);
+  if (data.viewer) state.viewer = data.viewer;
+  renderAll();
+}
+
+function onEntry(entry) {
+  switch (entry.type) {
+    case 'question': {
+      const q = entry.question;
+      const isNew = !state.questions.has(q.id);
+      state.questions.set(q.id, q);
+      if (isNew && PUBLIC_STATES.has(q.state) && !state.mine.has(q.id)) {
+        announce(`New question from ${authorName(q)}: ${q.text}`);
+      }
+      break;
+    }
+    case 'question_removed':
+      state.questions.delete(entry.question_id);
+      break;
+    case 'stage': {
+      state.stages[entry.room_id] = entry.question;
+      if (entry.question) {
+        state.questions.set(entry.question.id, entry.question);
+        announce(`On stage now: ${entry.question.text}`);
+      }
+      break;
+    }
+    case 'votes':
+      for (const { id, votes } of entry.votes) {
+        const q = state.questions.get(id);
+        if (q) state.questions.set(id, { ...q, votes });
+        const mine = state.mine.get(id);
+        if (mine) state.mine.set(id, { ...mine, votes });
+      }
+      break;
+    default:
+      return;
+  }
+  renderAll();
+}
+
+function upsertMine(q, fromPush) {
+  const before = state.mine.get(q.id);
+  state.mine.set(q.id, q);
+  if (fromPush && before && before.state !== q.state) {
+    announce(`Your question "${shorten(q.text)}" is now: ${mineStateText(q)}.`);
+  }
+  renderAll();
+}
+
+// --- rendering ---------------------------------------------------------------------------
+
+function renderAll() {
+  renderStage();
+  renderQuestions();
+  renderMine();
+  renderViewer();
+}
+
+function sessionTitle(id) {
+  const found = state.event && state.event.sessions.find((s) => s.id === id);
+  return found ? found.title : null;
+}
+
+function roomName(id) {
+  const found = state.event && state.event.rooms.find((r) => String(r.id) === String(id));
+  return found ? found.name : '';
+}
+
+function shorten(text, length = 60) {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+function renderStage() {
+  const live = Object.entries(state.stages).filter(([, q]) => q);
+  $('stage-banner').hidden = live.length === 0;
+  const manyRooms = state.event && state.event.rooms.length > 1;
+  renderList($('stage-banner-list'), live, {
+    key: ([roomId]) => roomId,
+    signature: ([roomId, q]) => JSON.stringify([roomId, q.id, q.text, q.author, manyRooms]),
+    build: ([roomId, q]) => el('li', { class: 'stage-banner__item' },
+      manyRooms ? el('p', { class: 'stage-banner__room', text: roomName(roomId) }) : null,
+      el('p', { class: 'stage-banner__text', text: q.text }),
+      el('p', { class: 'stage-banner__author', text: q.author ? `— ${q.author}` : 'Anonymous question' })),
+  });
+}
+
+function compareQuestions(a, b) {
+  const doneA = a.state === 'answered';
+  const doneB = b.state === 'answered';
+  if (doneA !== doneB) return doneA ? 1 : -1;
+  if (state.sort === 'votes' && a.votes !== b.votes) return b.votes - a.votes;
+  return b.created_at.localeCompare(a.created_at) || b.id - a.id;
+}
+
+function renderQuestions() {
+  const items = [...state.questions.values()].filter((q) => PUBLIC_STATES.has(q.state)).sort(compareQuestions);
+  $('questions-empty').hidden = items.length > 0;
+  $('questions-count').textContent = items.length ? `(${items.length})` : '';
+  renderList($('question-list'), items, {
+    key: (q) => q.id,
+    signature: (q) => JSON.stringify([q.text, q.author, q.state, q.votes, q.session_id,
+      state.myVotes.has(q.id), state.mine.has(q.id), state.voting.has(q.id), Boolean(socket)]),
+    build: questionCard,
+  });
+}
+
+function questionCard(q) {
+  const own = state.mine.has(q.id);
+  const voted = state.myVotes.has(q.id);
+  const session = sessionTitle(q.session_id);
+  const canVote = !own && VOTABLE.has(q.state) && socket;
+  const votes = canVote
+    ? el('button', {
+      type: 'button',
+      class: 'vote',
+      'aria-pressed': String(voted),
+      'aria-busy': state.voting.has(q.id) ? 'true' : null,
+      dataset: { focus: `vote-${q.id}` },
+      onclick: () => toggleVote(q.id),
+    },
+    el('span', { class: 'vote__arrow', 'aria-hidden': 'true', text: '▲' }),
+    el('span', { class: 'visually-hidden', text: voted ? 'Upvoted, ' : 'Upvote, ' }),
+    el('span', { class: 'vote__count', text: q.votes }),
+    el('span', { class: 'visually-hidden', text: q.votes === 1 ? ' vote' : ' votes' }))
+    : el('p', { class: 'vote vote--static' },
+      el('span', { class: 'vote__count', text: q.votes }),
+      el('span', { class: 'vote__label', text: q.votes === 1 ? 'vote' : 'votes' }));
+  return el('li', { class: `question card${q.state === 'answered' ? ' question--done' : ''}${q.state === 'on_stage' ? ' question--live' : ''}` },
+    votes,
+    el('div', { class: 'question__body' },
+      el('p', { class: 'question__text', text: q.text }),
+      el('p', { class: 'question__meta' },
+        el('span', { class: 'question__author', text: authorName(q) }),
+        session ? el('span', { text: `on ${session}` }) : null,
+        el('time', { datetime: q.created_at, text: formatTime(q.created_at) }),
+        own ? el('span', { class: 'badge badge--muted', text: 'Your question' }) : null,
+        q.state !== 'approved' ? badge(q.state) : null)));
+}
+
+async function toggleVote(id) {
+  if (state.voting.has(id)) return;
+  const voted = state.myVotes.has(id);
+  state.voting.add(id);
+  renderQuestions();
+  try {
+    const result = await command(socket, voted ? 'unvote' : 'vote', { question_id: id });
+    if (result.voted) state.myVotes.add(result.question_id);
+    else state.myVotes.delete(result.question_id);
+    const q = state.questions.get(result.question_id);
+    if (q) state.questions.set(q.id, { ...q, votes: result.votes });
+    announce(result.voted ? `Upvoted. ${result.votes} votes.` : `Upvote removed. ${result.votes} votes.`);
+  } catch (error) {
+    notify(errorText(error), 'error');
+  } finally {
+    state.voting.delete(id);
+    renderQuestions();
+  }
+}
+
+function mineStateText(q) {
+  let text = MINE_STATES[q.state] || q.state;
+  if (q.state === 'rejected' && q.reject_reason) text += `: ${(REJECT_REASONS[q.reject_reason] || q.reject_reason).toLowerCase()}`;
+  return text;
+}
+
+function renderMine() {
+  const items = [...state.mine.values()].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
+  renderList($('mine-list'), items, {
+    key: (q) => q.id,
+    signature: (q) => JSON.stringify([q.text, q.state, q.reject_reason, q.votes]),
+    build: (q) => el('li', { class: `mine mine--${q.state}` },
+      el('p', { class: 'mine__text', text: q.text }),
+      el('p', { class: 'mine__state' },
+        el('span', { class: `status-dot status-dot--${q.state}`, 'aria-hidden': 'true' }),
+        el('span', { text: mineStateText(q) }),
+        PUBLIC_STATES.has(q.state) ? el('span', { class: 'muted', text: ` · ${q.votes} ${q.votes === 1 ? 'vote' : 'votes'}` }) : null),
+      WITHDRAWABLE.has(q.state)
+        ? el('button', {
+          type: 'button',
+          class: 'button button--quiet button--small',
+          dataset: { focus: `withdraw-${q.id}` },
+          onclick: () => withdraw(q),
+        }, 'Withdraw', el('span', { class: 'visually-hidden', text: `: ${shorten(q.text, 40)}` }))
+        : null),
+  });
+  if (!items.length) {
+    $('mine-list').replaceChildren(el('li', { class: 'empty', text: "Questions you ask appear here, with what happened to them." }));
+  }
+}
+
+async function withdraw(q) {
+  if (!window.confirm('Withdraw this question? It will no longer be shown or answered.')) return;
+  try {
+    const result = await command(socket, 'withdraw_question', { question_id: q.id });
+    upsertMine(result, false);
+    notify('Your question was withdrawn.');
+  } catch (error) {
+    notify(errorText(error), 'error');
+  }
+}
+
+function renderViewer() {
+  const viewer = state.viewer;
+  if (!viewer) return;
+  const anonymous = $('question-anonymous');
+  const where = viewer.channel === 'in_room' ? 'in the room' : 'remotely';
+  let asking = `You're asking as ${viewer.display_name}, ${where}.`;
+  if (!viewer.display_name) {
+    asking = anonymous
+      ? `You haven't given a name, so your questions are anonymous. You're taking part ${where}.`
+      : 'Add your name below to ask a question.';
+  }
+  $('asking-as').textContent = asking;
+  if (anonymous) anonymous.closest('.field').hidden = !viewer.display_name;
+  const blocked = Boolean(viewer.blocked);
+  $('blocked-note').hidden = !blocked;
+  for (const control of $('ask-form').elements) control.disabled = blocked;
+  const nameInput = $('display-name');
+  if (document.activeElement !== nameInput) nameInput.value = viewer.display_name || '';
+}
+
+function fillSessions() {
+  const select = $('question-session');
+  const chosen = select.value;
+  const options = state.event.sessions
+    .filter((s) => s.kind !== 'break')
+    .map((s) => el('option', { value: String(s.id), text: `${formatTime(s.starts_at)} · ${s.title}` }));
+  select.replaceChildren(el('option', { value: '', text: 'No particular session' }), ...options);
+  select.value = chosen;
+  select.closest('.field').hidden = options.length === 0;
+}
+
+// --- asking ------------------------------------------------------------------------------
+
+function newClientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // also works outside HTTPS
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const textArea = $('question-text');
+const counter = $('question-count');
+const maxLength = Number(textArea.getAttribute('maxlength'));
+
+function updateCounter() {
+  const used = textArea.value.length;
+  counter.textContent = `${used} / ${maxLength}`;
+  counter.dataset.level = used >= maxLength ? 'full' : used > maxLength * 0.9 ? 'near' : '';
+}
+textArea.addEventListener('input', updateCounter);
+
+$('ask-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const summary = $('ask-error');
+  clearFieldErrors(form);
+  const text = textArea.value.trim();
+  if (!text) {
+    summary.textContent = 'Write your question first.';
+    summary.hidden = false;
+    textArea.focus();
+    return;
+  }
+  const named = Boolean(state.viewer && state.viewer.display_name);
+  const anonymous = $('question-anonymous');
+  if (!named && !anonymous) {
+    summary.textContent = 'This event needs a name with each question. Add your name below first.';
+    summary.hidden = false;
+    $('name-form').closest('details').open = true;
+    $('display-name').focus();
+    return;
+  }
+  draftClientId = draftClientId || newClientId(); // kept until acknowledged, so a retry is not a duplicate
+  const button = form.querySelector('button[type="submit"]');
+  button.disabled = true;
+  try {
+    const question = await command(socket, 'submit_question', {
+      client_id: draftClientId,
+      text,
+      session_id: form.elements.session_id.value ? Number(form.elements.session_id.value) : null,
+      anonymous: !named || Boolean(anonymous && anonymous.checked),
+    });
+    draftClientId = null;
+    textArea.value = '';
+    updateCounter();
+    upsertMine(question, false);
+    if (question.duplicate) notify('We already have this question from you.');
+    else if (question.state === 'pending') notify('Thank you. Your question is waiting for a moderator.');
+    else notify('Thank you. Your question has been posted.');
+  } catch (error) {
+    if (error.code === 'viewer_blocked' && state.viewer) {
+      state.viewer = { ...state.viewer, blocked: true };
+      renderViewer();
+    }
+    showFieldErrors(form, error, summary);
+  } finally {
+    button.disabled = Boolean(state.viewer && state.viewer.blocked);
+  }
+});
+
+$('name-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const value = $('display-name').value.trim();
+  try {
+    state.viewer = await command(socket, 'set_display_name', { display_name: value || null });
+    renderViewer();
+    notify(value ? `Your name is now ${value}.` : 'Your name was cleared; new questions show as Anonymous.');
+    form.closest('details').open = false;
+  } catch (error) {
+    notify(errorText(error), 'error');
+  }
+});
+
+for (const radio of document.querySelectorAll('input[name="sort"]')) {
+  radio.addEventListener('change', () => {
+    state.sort = radio.value;
+    renderQuestions();
+  });
+}
+
+// --- start -------------------------------------------------------------------------------
+
+localiseTimes();
+const zone = $('agenda-zone');
+if (zone) zone.textContent = `Times are shown in your time zone (${Intl.DateTimeFormat().resolvedOptions().timeZone}).`;
+updateCounter();
+if (token) {
+  showAskPanel();
+  startSocket();
+} else {
+  $('join-panel').hidden = false;
+  startStageOnly();
+}
+
+/** Before joining (the live stream needs a viewer token), show the event once over HTTP. */
+async function startStageOnly() {
+  const base = `/events/${encodeURIComponent(slug)}`;
+  try {
+    const [event, questions] = await Promise.all([api('GET', base), api('GET', `${base}/questions?sort=votes`)]);
+    const stages = await Promise.all(event.rooms.map((room) => api('GET', `${base}/rooms/${room.id}/stage`)));
+    if (socket) return; // joined meanwhile: the live snapshot is newer
+    state.event = event;
+    state.questions = new Map(questions.map((q) => [q.id, q]));
+    state.stages = Object.fromEntries(stages.map((found) => [found.room.id, found.question]));
+    fillSessions();
+    renderStage();
+    renderQuestions();
+  } catch {
+    // The page still works: joining starts the live stream.
+  }
+}
