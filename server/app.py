@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> web.Application:
     app[pages.TEMPLATES] = pages.template_environment()
     app[SOCKETS] = create_socket_server(settings, app)
     app.cleanup_ctx.append(_services)
+    app.on_shutdown.append(_hang_up_sockets)
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
     app.router.add_get("/api/openapi.json", openapi_handler)
@@ -78,6 +79,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await publishing
     await db.dispose()
+
+
+async def _hang_up_sockets(app: web.Application) -> None:
+    """Close every Socket.IO client, so open long-polls do not hold the shutdown up."""
+    await app[SOCKETS].eio.disconnect()
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -83,6 +83,7 @@ A refused connection carries `{"code", "message"}` as its data.
 | `stage` | `room_id`, `question` | what the stage of a room shows now (`null`: nothing) |
 | `running_order` | `room_id`, `question_ids` | (staff) the running order of a stage, next first |
 | `viewer` | `viewer_id`, `blocked` | (staff) a viewer was blocked or unblocked |
+| `event` | `event` | the event's settings, rooms or agenda changed: its whole detail |
 
 Viewers also receive `mine` events, `{"type": "mine", "question": <author view>}`, whenever one
 of their own questions changes, in any state.
@@ -94,7 +95,7 @@ of their own questions changes, in any state.
 - author (`mine`): public view plus `client_id, reject_reason, merged_into_id`, in every state
   (`pending, approved, queued, on_stage, answered, rejected, withdrawn, merged`)
 - staff: public view plus `viewer_id, channel, original_text, flags, starred, reject_reason,
-  queue_position, merged_into_id, version, updated_at`
+  merged_into_id, version, updated_at` (a queued question's place: `running_order` updates)
 
 ### Commands
 

@@ -9,10 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.errors import InvalidInput
+from server.services.changes import Changes
 from server.services.context import Actor, Services
 from server.services.views import iso
 from server.store import accounts
 from server.store import events as event_store
+from server.store.database import UnitOfWork
 from server.store.models import AgendaSessionRow, EventRow, RoomRow
 
 SESSION_KINDS = ("keynote", "workshop", "panel", "unconference", "break", "other")
@@ -103,7 +105,9 @@ async def update_event(
             action="EventSettingsChanged",
             details=fields,
         )
-        return await event_detail(work.session, row)
+        detail = await event_detail(work.session, row)
+        await _announce(s, work, event.id, detail)
+        return detail
 
 
 async def add_room(s: Services, actor: Actor, event: EventRow, slug: str, name: str) -> dict:
@@ -120,6 +124,7 @@ async def add_room(s: Services, actor: Actor, event: EventRow, slug: str, name: 
                 action="RoomAdded",
                 details={"room_id": room.id, "name": name},
             )
+            await _announce(s, work, event.id, await event_detail(work.session, event))
             return {"id": room.id, "slug": room.slug, "name": room.name}
     except IntegrityError as error:
         raise InvalidInput("a room with that slug exists", fields={"slug": "taken"}) from error
@@ -144,6 +149,7 @@ async def add_session(
             details={"session_id": row.id, "title": row.title},
         )
         detail = await event_detail(work.session, event)
+        await _announce(s, work, event.id, detail)
     return next(item for item in detail["sessions"] if item["id"] == row.id)
 
 
@@ -188,6 +194,12 @@ async def staff_list(s: Services) -> list[dict[str, Any]]:
             {"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role}
             for u in await accounts.staff_list(session)
         ]
+
+
+async def _announce(s: Services, work: UnitOfWork, event_id: int, detail: dict[str, Any]) -> None:
+    changes = Changes(work, event_id, s.publisher)
+    changes.event_detail(detail)
+    await changes.record()
 
 
 def _check_length_cap(s: Services, fields: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ class Changes:
         self._running_orders: set[int] = set()
         self._stages: set[int] = set()
         self._extra_staff: list[dict[str, Any]] = []
+        self._event_detail: dict[str, Any] | None = None
 
     def watch(self, row: QuestionRow) -> None:
         """Remember whether `row` was public before the change, so removals are broadcast."""
@@ -45,6 +46,10 @@ class Changes:
 
     def extra_staff(self, payload: dict[str, Any]) -> None:
         self._extra_staff.append(payload)
+
+    def event_detail(self, detail: dict[str, Any]) -> None:
+        """The event's settings, rooms or agenda changed: everyone gets the new detail."""
+        self._event_detail = detail
 
     async def record(self) -> None:
         """Number and store the broadcasts; publish them after the commit."""
@@ -76,6 +81,9 @@ class Changes:
             public.append({"type": "stage", "room_id": room_id, "question": shown})
             staff.append({"type": "stage", "room_id": room_id, "question": shown})
         staff.extend(self._extra_staff)
+        if self._event_detail is not None:
+            for stream in (public, staff):
+                stream.append({"type": "event", "event": self._event_detail})
         numbered_public = await broadcasts.append(session, self.event_id, "public", public)
         numbered_staff = await broadcasts.append(session, self.event_id, "staff", staff)
 

@@ -44,6 +44,7 @@ def author_question(row: QuestionRow) -> dict[str, Any]:
 
 
 def staff_question(row: QuestionRow) -> dict[str, Any]:
+    """Everything staff need; a queued question's place is in the `running_order` updates."""
     return {
         **public_question(row),
         "stage_room_id": row.stage_room_id,
@@ -53,7 +54,6 @@ def staff_question(row: QuestionRow) -> dict[str, Any]:
         "flags": list(row.flags or []),
         "starred": row.starred,
         "reject_reason": row.reject_reason,
-        "queue_position": row.queue_position,
         "merged_into_id": row.merged_into_id,
         "version": row.version,
         "updated_at": iso(row.updated_at),

@@ -183,7 +183,7 @@ def test_question_cannot_be_merged_into_itself(state):
     before = dataclasses.replace(question)
     with pytest.raises(InvalidInput) as caught:
         question.merge_into(question)
-    assert caught.value.fields == {"into": "same"}
+    assert caught.value.fields == {"into_question_id": "same question"}
     assert question == before
 
 
