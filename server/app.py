@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 
 from server.app_keys import SERVICES, SETTINGS, SOCKETS
@@ -17,10 +18,12 @@ from server.http.middleware import (
     security_headers_middleware,
 )
 from server.http.openapi import openapi_handler
+from server.realtime.presence import Presence
 from server.realtime.publisher import SocketPublisher
 from server.realtime.server import create_socket_server
 from server.services import housekeeping
 from server.services.context import Services
+from server.services.stream_watch import StreamWatch
 from server.services.tally import VoteTally
 from server.settings import PROJECT_ROOT, Settings, ensure_secret_key
 from server.store import migrate
@@ -62,11 +65,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     db = Database(settings.effective_database_url)
     publisher = SocketPublisher(app[SOCKETS])
     tally = VoteTally(db, publisher, settings.vote_broadcast_interval_ms / 1000)
-    app[SERVICES] = Services(settings=settings, db=db, publisher=publisher, tally=tally)
+    # Stream checks fetch playlists from outside; keep them short and unauthenticated.
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+    services = Services(settings=settings, db=db, publisher=publisher, tally=tally, http=http)
+    app[SERVICES] = services
     publishing = asyncio.create_task(publisher.run())
     upkeep = [
         asyncio.create_task(tally.run()),
         asyncio.create_task(housekeeping.run(db, keep=settings.catchup_max_entries)),
+        asyncio.create_task(StreamWatch(services).run()),
+        asyncio.create_task(Presence(app[SOCKETS]).run()),
     ]
     yield
     for task in upkeep:
@@ -78,12 +86,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     publishing.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await publishing
+    await http.close()
     await db.dispose()
 
 
 async def _hang_up_sockets(app: web.Application) -> None:
     """Close every Socket.IO client, so open long-polls do not hold the shutdown up."""
-    await app[SOCKETS].eio.disconnect()
+    engine = app[SOCKETS].eio
+    if engine.sockets:  # with none, python-engineio waits on an empty set and raises
+        await engine.disconnect()
 
 
 async def _health(request: web.Request) -> web.Response:

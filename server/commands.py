@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from server import schemas as sc
 from server.domain.errors import Forbidden, NotAuthenticated
-from server.services import asking, moderation, panel
+from server.services import asking, captions, moderation, panel, webcast
 from server.services.context import Actor, Services
 from server.store.models import EventRow
 
@@ -149,3 +149,49 @@ async def _answered(s, actor, event, d: sc.QuestionRef):
 @_c("send_back", sc.QuestionRef, CHAIRS, "Take a question off stage, back to the running order")
 async def _send_back(s, actor, event, d: sc.QuestionRef):
     return await panel.send_back(s, actor, event, d.question_id)
+
+
+@_c("forward_question", sc.ForwardQuestion, STAFF, "Hand a question to another session (a panel)")
+async def _forward(s, actor, event, d: sc.ForwardQuestion):
+    return await webcast.forward_question(s, actor, event, d.question_id, d.session_id)
+
+
+@_c(
+    "set_stream_source", sc.SetStreamSource, ADMINS, "Set a room's primary/backup/audio/interpreter"
+)
+async def _set_source(s, actor, event, d: sc.SetStreamSource):
+    return await webcast.set_source(s, actor, event, d.room_id, d.role, d.kind, d.url, d.label)
+
+
+@_c("remove_stream_source", sc.RemoveStreamSource, ADMINS, "Remove one of a room's sources")
+async def _remove_source(s, actor, event, d: sc.RemoveStreamSource):
+    return await webcast.remove_source(s, actor, event, d.room_id, d.role)
+
+
+@_c(
+    "set_stream_status", sc.SetStreamStatus, ADMINS, "Scheduled, starting soon, live, paused, ended"
+)
+async def _set_status(s, actor, event, d: sc.SetStreamStatus):
+    return await webcast.set_status(
+        s, actor, event, d.room_id, d.status, d.slate_message, d.recording_url
+    )
+
+
+@_c("switch_stream_source", sc.SwitchStreamSource, ADMINS, "Play the room's primary or backup")
+async def _switch(s, actor, event, d: sc.SwitchStreamSource):
+    return await webcast.switch_source(s, actor, event, d.room_id, d.active)
+
+
+@_c("set_now_playing", sc.SetNowPlaying, ADMINS, "Mark the agenda session now playing in a room")
+async def _now_playing(s, actor, event, d: sc.SetNowPlaying):
+    return await webcast.set_now_playing(s, actor, event, d.room_id, d.session_id, d.auto_advance)
+
+
+@_c("create_caption_token", sc.CreateCaptionToken, ADMINS, "A token for a room's captioner")
+async def _create_caption_token(s, actor, event, d: sc.CreateCaptionToken):
+    return await captions.create_token(s, actor, event, d.room_id, d.label)
+
+
+@_c("revoke_caption_token", sc.RevokeCaptionToken, ADMINS, "Revoke a caption token")
+async def _revoke_caption_token(s, actor, event, d: sc.RevokeCaptionToken):
+    return await captions.revoke_token(s, actor, event, d.token_id)

@@ -182,3 +182,58 @@ class ModerationFilter(Schema):
 
 class AuditQuery(Schema):
     limit: Annotated[int, Field(ge=1, le=1000)] = 200
+
+
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class SetStreamSource(Schema):
+    room_id: Id
+    role: Literal["primary", "backup", "audio", "interpreter"]
+    kind: Literal["hls", "embed", "audio", "webrtc"]
+    url: Url
+    label: Annotated[str, StringConstraints(max_length=100, pattern=ONE_LINE)] = ""
+
+
+class RemoveStreamSource(Schema):
+    room_id: Id
+    role: Literal["primary", "backup", "audio", "interpreter"]
+
+
+class SetStreamStatus(Schema):
+    room_id: Id
+    status: Literal["scheduled", "starting_soon", "live", "paused", "ended"]
+    slate_message: Annotated[str, StringConstraints(max_length=300, pattern=ONE_LINE)] | None = None
+    recording_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class SwitchStreamSource(Schema):
+    room_id: Id
+    active: Literal["primary", "backup"]
+
+
+class SetNowPlaying(Schema):
+    room_id: Id
+    session_id: Id | None = None
+    auto_advance: bool | None = None
+
+
+class ForwardQuestion(QuestionRef):
+    session_id: Id
+
+
+class WatchRoom(Schema):
+    room_id: Id | None = None
+
+
+class CreateCaptionToken(Schema):
+    room_id: Id
+    label: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ONE_LINE)]
+
+
+class RevokeCaptionToken(Schema):
+    token_id: Id
+
+
+class PostCaption(Schema):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=500)]

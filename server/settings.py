@@ -32,6 +32,9 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "vote_broadcast_interval_ms": (50, 5000),
     "catchup_max_entries": (10, 100_000),
     "question_length_cap": (50, 5000),
+    "stream_check_seconds": (1, 600),
+    "stream_failures_before_switch": (1, 10),
+    "caption_rate_per_minute": (1, 6000),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "cookie_secure": ("auto", "always", "never"),
@@ -58,6 +61,9 @@ class Settings:
     vote_broadcast_interval_ms: int
     catchup_max_entries: int
     question_length_cap: int
+    stream_check_seconds: int
+    stream_failures_before_switch: int
+    caption_rate_per_minute: int
     log_level: str
 
     @property

@@ -81,3 +81,11 @@ class QuestionSentBack(QuestionEvent):
 @dataclass(frozen=True)
 class QuestionWithdrawn(QuestionEvent):
     """The author took the question back before it reached the stage."""
+
+
+@dataclass(frozen=True)
+class QuestionForwarded(QuestionEvent):
+    """The question now belongs to another agenda session, e.g. from a workshop to the panel."""
+
+    from_session_id: int | None
+    to_session_id: int

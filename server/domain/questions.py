@@ -43,6 +43,7 @@ LEGAL_SOURCES: dict[str, frozenset[QuestionState]] = {
     "mark answered": frozenset({S.ON_STAGE}),
     "send back": frozenset({S.ON_STAGE}),
     "withdraw": OPEN_STATES,
+    "forward": OPEN_STATES,
 }
 
 REJECT_REASONS = ("off_topic", "duplicate", "inappropriate", "personal_data", "answered", "other")
@@ -71,6 +72,8 @@ class Question:
     stage_room_id: int | None = None
     reject_reason: str | None = None
     merged_into_id: int | None = None
+    session_id: int | None = None
+    forwarded_from_session_id: int | None = None
 
     def _require(self, action: str) -> None:
         if self.state not in LEGAL_SOURCES[action]:
@@ -141,6 +144,16 @@ class Question:
         self._require("send back")
         self.state = S.QUEUED
         return [ev.QuestionSentBack(self.id)]
+
+    def forward(self, session_id: int) -> list[ev.QuestionEvent]:
+        """Hand a question (say, from a workshop) to the session that will take it (a panel)."""
+        self._require("forward")
+        if session_id == self.session_id:
+            return []
+        if self.forwarded_from_session_id is None:
+            self.forwarded_from_session_id = self.session_id
+        previous, self.session_id = self.session_id, session_id
+        return [ev.QuestionForwarded(self.id, previous, session_id)]
 
     def withdraw(self, by_viewer_id: int) -> list[ev.QuestionEvent]:
         if by_viewer_id != self.author_viewer_id:

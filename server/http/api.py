@@ -15,12 +15,13 @@ from server.app_keys import SERVICES
 from server.commands import ADMINS, COMMANDS, MODERATORS, STAFF, VIEWER, authorize, dispatch
 from server.domain.errors import InvalidInput
 from server.http.auth import SESSION_COOKIE, current_actor, set_session_cookie, staff_session
-from server.services import asking, auth, catalog, queries
+from server.services import asking, auth, captions, catalog, queries
 from server.services.context import Actor
 from server.store.models import EventRow
 
 PUBLIC = frozenset({"public", "viewer", "moderator", "chair", "admin"})
-PATH_IDS = ("question_id", "viewer_id", "room_id")
+CAPTIONER = frozenset({"captioner"})
+PATH_IDS = ("question_id", "viewer_id", "room_id", "token_id")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,14 @@ COMMAND_ROUTES = (
     ("POST", "/api/v1/events/{slug}/questions/{question_id}/stage", "put_on_stage"),
     ("POST", "/api/v1/events/{slug}/questions/{question_id}/answered", "mark_answered"),
     ("POST", "/api/v1/events/{slug}/questions/{question_id}/send-back", "send_back"),
+    ("POST", "/api/v1/events/{slug}/questions/{question_id}/forward", "forward_question"),
+    ("PUT", "/api/v1/events/{slug}/rooms/{room_id}/sources", "set_stream_source"),
+    ("DELETE", "/api/v1/events/{slug}/rooms/{room_id}/sources", "remove_stream_source"),
+    ("POST", "/api/v1/events/{slug}/rooms/{room_id}/status", "set_stream_status"),
+    ("POST", "/api/v1/events/{slug}/rooms/{room_id}/switch", "switch_stream_source"),
+    ("POST", "/api/v1/events/{slug}/rooms/{room_id}/now-playing", "set_now_playing"),
+    ("POST", "/api/v1/events/{slug}/rooms/{room_id}/caption-tokens", "create_caption_token"),
+    ("DELETE", "/api/v1/events/{slug}/caption-tokens/{token_id}", "revoke_caption_token"),
 )
 
 
@@ -324,3 +333,68 @@ def _path_int(request: web.Request, key: str) -> int:
         return int(request.match_info[key])
     except ValueError as error:
         raise InvalidInput(f"{key} must be a number", fields={key: "not a number"}) from error
+
+
+# --- webcast: rooms' stream metadata, captions, agenda formats ------------------------------
+
+
+@api(
+    "GET", "/api/v1/events/{slug}/caption-tokens", "List caption tokens (not their secrets)", ADMINS
+)
+async def list_caption_tokens(request: web.Request) -> web.Response:
+    _actor, event = await guarded(request, ADMINS)
+    return web.json_response(await captions.tokens(request.app[SERVICES], event))
+
+
+@api("GET", "/api/v1/events/{slug}/rooms", "Every room's stream metadata", PUBLIC)
+async def rooms(request: web.Request) -> web.Response:
+    event = await event_of(request)
+    return web.json_response(await queries.rooms(request.app[SERVICES], event))
+
+
+@api("GET", "/api/v1/events/{slug}/rooms/{room_id}", "One room's stream metadata", PUBLIC)
+async def room(request: web.Request) -> web.Response:
+    event = await event_of(request)
+    room_id = _path_int(request, "room_id")
+    return web.json_response(await queries.room(request.app[SERVICES], event, room_id))
+
+
+@api(
+    "POST",
+    "/api/v1/captions",
+    "Post a caption line (caption token as Bearer)",
+    CAPTIONER,
+    body=sc.PostCaption,
+)
+async def post_caption(request: web.Request) -> web.Response:
+    header = request.headers.get("Authorization", "")
+    event, room = await captions.room_for_token(
+        request.app[SERVICES], header.removeprefix("Bearer ")
+    )
+    data = sc.PostCaption.model_validate(await read_json(request))
+    line = await captions.post_line(request.app[SERVICES], event, room, data.text)
+    return web.json_response(line, status=201)
+
+
+@api("GET", "/api/v1/events/{slug}/rooms/{room_id}/captions", "The newest caption lines", PUBLIC)
+async def recent_captions(request: web.Request) -> web.Response:
+    event = await event_of(request)
+    room_id = _path_int(request, "room_id")
+    return web.json_response(await captions.recent_lines(request.app[SERVICES], event, room_id))
+
+
+@api(
+    "GET",
+    "/api/v1/events/{slug}/rooms/{room_id}/captions.vtt",
+    "The room's caption transcript as WebVTT",
+    PUBLIC,
+)
+async def captions_vtt(request: web.Request) -> web.Response:
+    event = await event_of(request)
+    room_id = _path_int(request, "room_id")
+    text = await captions.transcript_vtt(request.app[SERVICES], event, room_id)
+    return web.Response(
+        text=text,
+        content_type="text/vtt",
+        headers={"Content-Disposition": f'attachment; filename="{event.slug}-room-{room_id}.vtt"'},
+    )

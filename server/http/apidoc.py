@@ -90,7 +90,8 @@ of their own questions changes, in any state.
 
 ### Question views
 
-- public: `id, text, author (null when anonymous), session_id, state, votes, stage_room_id,
+- public: `id, text, author (null when anonymous), session_id, forwarded_from_session_id,
+  state, votes, stage_room_id,
   created_at`
 - author (`mine`): public view plus `client_id, reject_reason, merged_into_id`, in every state
   (`pending, approved, queued, on_stage, answered, rejected, withdrawn, merged`)

@@ -15,8 +15,8 @@ from server.commands import CHAIRS, COMMANDS, MODERATORS, dispatch
 from server.domain.errors import DomainError, Forbidden, NotAuthenticated, NotFound
 from server.errors import describe, error_body
 from server.http.auth import SESSION_COOKIE
-from server.realtime.publisher import event_room, viewer_room
-from server.services import auth, catalog, sync
+from server.realtime.publisher import event_room, viewer_room, watch_room
+from server.services import auth, captions, catalog, queries, sync
 from server.services.context import Actor, Services
 from server.store.models import EventRow
 
@@ -31,6 +31,8 @@ class AudienceNamespace(socketio.AsyncNamespace):
     """
 
     commands: frozenset[str] = frozenset()
+    # Events that act on the connection itself (joining socket rooms), not through a service.
+    socket_events: frozenset[str] = frozenset()
 
     def __init__(self, namespace: str, app: web.Application) -> None:
         super().__init__(namespace)
@@ -50,6 +52,8 @@ class AudienceNamespace(socketio.AsyncNamespace):
             if event == "sync":
                 since = sc.Sync.model_validate({} if data is None else data).since
                 result = await self.sync(session["actor"], event_row, since)
+            elif event in self.socket_events:
+                result = await getattr(self, f"socket_{event}")(sid, session, event_row, data)
             elif event in self.commands:
                 command = COMMANDS[event]
                 payload = {} if data is None else data
@@ -60,11 +64,7 @@ class AudienceNamespace(socketio.AsyncNamespace):
                 raise NotFound(f"there is no {event!r} event on {self.namespace}")
             return {"ok": True, "data": result}
         except Exception as error:
-            body = describe(error)
-            if body is None:
-                log.exception("unhandled error in %s %s", self.namespace, event)
-                body = error_body("internal", "something went wrong on our side")
-            return {"ok": False, "error": body}
+            return {"ok": False, "error": _error_or_internal(error, self.namespace, event)}
 
     async def on_connect(self, sid: str, environ: dict, auth_data: Any = None) -> None:
         try:
@@ -87,6 +87,23 @@ class ViewerNamespace(AudienceNamespace):
     commands = frozenset(
         {"submit_question", "vote", "unvote", "withdraw_question", "set_display_name"}
     )
+    socket_events = frozenset({"watch_room"})
+
+    async def socket_watch_room(self, sid, session, event, data) -> dict[str, Any]:
+        """Follow one room's webcast: its captions arrive, and the viewer counts as watching."""
+        room_id = sc.WatchRoom.model_validate({} if data is None else data).room_id
+        result: dict[str, Any] = {"room": None, "captions": []}
+        if room_id is not None:
+            result["room"] = await queries.room(self.services, event, room_id)
+            result["captions"] = await captions.recent_lines(self.services, event, room_id)
+        previous = session.get("watching")
+        if previous is not None:
+            await self.leave_room(sid, watch_room(event.id, previous))
+        if room_id is not None:
+            await self.enter_room(sid, watch_room(event.id, room_id))
+        async with self.session(sid) as stored:
+            stored["watching"] = room_id
+        return result
 
     async def authenticate(self, environ, auth_data):
         token = auth_data.get("token") if isinstance(auth_data, dict) else None
@@ -120,17 +137,64 @@ class StaffNamespace(AudienceNamespace):
 
 class ModeratorNamespace(StaffNamespace):
     roles = MODERATORS
-    commands = frozenset(name for name, command in COMMANDS.items() if command.roles == MODERATORS)
+    commands = frozenset(name for name, c in COMMANDS.items() if "moderator" in c.roles)
 
 
 class ChairNamespace(StaffNamespace):
     roles = CHAIRS
-    commands = frozenset(name for name, command in COMMANDS.items() if command.roles == CHAIRS)
+    commands = frozenset(name for name, c in COMMANDS.items() if "chair" in c.roles)
 
 
 class StageNamespace(AudienceNamespace):
     async def authenticate(self, environ, auth_data):
         return Actor.public(), await self._event_from_auth(auth_data)
 
+    async def on_connect(self, sid: str, environ: dict, auth_data: Any = None) -> None:
+        await super().on_connect(sid, environ, auth_data)
+        room_id = auth_data.get("room") if isinstance(auth_data, dict) else None
+        if isinstance(room_id, int) and not isinstance(room_id, bool):
+            session = await self.get_session(sid)
+            await self.enter_room(sid, watch_room(session["event_id"], room_id))  # captions
+
     async def sync(self, actor, event, since):
         return await sync.stage_sync(self.services, event, since)
+
+
+class CaptionerNamespace(socketio.AsyncNamespace):
+    """A captioner's connection: `caption` {text} posts a line to the token's room."""
+
+    def __init__(self, namespace: str, app: web.Application) -> None:
+        super().__init__(namespace)
+        self.app = app
+
+    async def on_connect(self, sid: str, environ: dict, auth_data: Any = None) -> None:
+        token = auth_data.get("token") if isinstance(auth_data, dict) else None
+        try:
+            event, room = await captions.room_for_token(self.app[SERVICES], token)
+        except DomainError as error:
+            raise ConnectionRefusedError(error_body(error.code, error.message)) from error
+        await self.save_session(sid, {"event_id": event.id, "room_id": room.id, "token": token})
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid, data = args[0], (args[1] if len(args) > 1 else None)
+        try:
+            if event != "caption":
+                raise NotFound(f"there is no {event!r} event on {self.namespace}")
+            stored = await self.get_session(sid)
+            # Checked again per line, so a revoked token stops at once.
+            event_row, room = await captions.room_for_token(self.app[SERVICES], stored["token"])
+            text = sc.PostCaption.model_validate({} if data is None else data).text
+            line = await captions.post_line(self.app[SERVICES], event_row, room, text)
+            return {"ok": True, "data": line}
+        except Exception as error:
+            return {"ok": False, "error": _error_or_internal(error, self.namespace, event)}
+
+
+def _error_or_internal(error: Exception, namespace: str, event: str) -> dict[str, Any]:
+    body = describe(error)
+    if body is None:
+        log.exception("unhandled error in %s %s", namespace, event)
+        body = error_body("internal", "something went wrong on our side")
+    return body

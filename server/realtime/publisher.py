@@ -22,6 +22,11 @@ def viewer_room(viewer_id: int) -> str:
     return f"viewer:{viewer_id}"
 
 
+def watch_room(event_id: int, room_id: int) -> str:
+    """Sockets watching one room's webcast: they get its captions, and are counted."""
+    return f"watching:{event_id}:{room_id}"
+
+
 class SocketPublisher:
     """Queues pushes synchronously (right after commit) and emits them from one task."""
 
@@ -39,6 +44,9 @@ class SocketPublisher:
 
     def notify_viewer(self, viewer_id: int, payload: dict[str, Any]) -> None:
         self._queue.put_nowait((("/viewer",), viewer_room(viewer_id), "mine", payload))
+
+    def to_room(self, namespaces: tuple[str, ...], room: str, name: str, payload: Any) -> None:
+        self._queue.put_nowait((namespaces, room, name, payload))
 
     async def run(self) -> None:
         while True:

@@ -6,6 +6,7 @@ import socketio
 from aiohttp import web
 
 from server.realtime.namespaces import (
+    CaptionerNamespace,
     ChairNamespace,
     ModeratorNamespace,
     StageNamespace,
@@ -26,5 +27,6 @@ def create_socket_server(settings: Settings, app: web.Application) -> socketio.A
     sockets.register_namespace(ModeratorNamespace("/moderator", app))
     sockets.register_namespace(ChairNamespace("/chair", app))
     sockets.register_namespace(StageNamespace("/stage", app))
+    sockets.register_namespace(CaptionerNamespace("/captioner", app))
     sockets.attach(app)
     return sockets

@@ -7,6 +7,7 @@ from typing import Any
 from server.domain.events import QuestionEvent
 from server.services import views
 from server.services.context import Publisher
+from server.services.room_views import room_views
 from server.store import broadcasts
 from server.store import questions as question_store
 from server.store.database import UnitOfWork
@@ -25,6 +26,7 @@ class Changes:
         self._stages: set[int] = set()
         self._extra_staff: list[dict[str, Any]] = []
         self._event_detail: dict[str, Any] | None = None
+        self._rooms: set[int] = set()
 
     def watch(self, row: QuestionRow) -> None:
         """Remember whether `row` was public before the change, so removals are broadcast."""
@@ -46,6 +48,10 @@ class Changes:
 
     def extra_staff(self, payload: dict[str, Any]) -> None:
         self._extra_staff.append(payload)
+
+    def room(self, room_id: int) -> None:
+        """A room's webcast (source, status, now playing, captions) changed."""
+        self._rooms.add(room_id)
 
     def event_detail(self, detail: dict[str, Any]) -> None:
         """The event's settings, rooms or agenda changed: everyone gets the new detail."""
@@ -80,6 +86,13 @@ class Changes:
             shown = views.public_question(current) if current else None
             public.append({"type": "stage", "room_id": room_id, "question": shown})
             staff.append({"type": "stage", "room_id": room_id, "question": shown})
+        if self._rooms:
+            rooms = sorted(self._rooms)
+            for stream, audience in ((public, False), (staff, True)):
+                views_by_id = await room_views(
+                    session, self.event_id, staff=audience, room_ids=rooms
+                )
+                stream.extend({"type": "room", "room": view} for view in views_by_id.values())
         staff.extend(self._extra_staff)
         if self._event_detail is not None:
             for stream in (public, staff):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import aiohttp
+
 from server.services.ratelimit import RateLimiter
 from server.settings import Settings
 from server.store.database import Database
@@ -38,6 +40,10 @@ class Publisher(Protocol):
 
     def notify_viewer(self, viewer_id: int, payload: dict[str, Any]) -> None: ...
 
+    def to_room(self, namespaces: tuple[str, ...], room: str, name: str, payload: Any) -> None:
+        """An unnumbered push (captions, viewer counts), still in this one ordered path."""
+        ...
+
 
 class VoteTallyMarker(Protocol):
     def mark(self, event_id: int, question_id: int) -> None: ...
@@ -49,11 +55,15 @@ class Services:
     db: Database
     publisher: Publisher
     tally: VoteTallyMarker
+    # For checking stream sources (HLS playlists); None where nothing checks them.
+    http: aiohttp.ClientSession | None = None
     question_limiter: RateLimiter = field(init=False)
     vote_limiter: RateLimiter = field(init=False)
     login_limiter: RateLimiter = field(init=False)
+    caption_limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.question_limiter = RateLimiter(self.settings.question_rate_per_minute, "questions")
         self.vote_limiter = RateLimiter(self.settings.vote_rate_per_minute, "votes")
         self.login_limiter = RateLimiter(self.settings.login_rate_per_minute, "login attempts")
+        self.caption_limiter = RateLimiter(self.settings.caption_rate_per_minute, "caption lines")

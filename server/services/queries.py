@@ -8,6 +8,7 @@ from server.domain.questions import PUBLIC_STATES, QuestionState
 from server.domain.ranking import rank
 from server.services import views
 from server.services.context import Actor, Services
+from server.services.room_views import room_views
 from server.store import events as event_store
 from server.store import questions as question_store
 from server.store.models import EventRow
@@ -71,3 +72,14 @@ async def stage(s: Services, event: EventRow, room_id: int) -> dict[str, Any]:
         "room": {"id": room.id, "slug": room.slug, "name": room.name},
         "question": views.public_question(current) if current else None,
     }
+
+
+async def rooms(s: Services, event: EventRow) -> list[dict[str, Any]]:
+    async with s.db.read() as session:
+        return list((await room_views(session, event.id, staff=False)).values())
+
+
+async def room(s: Services, event: EventRow, room_id: int) -> dict[str, Any]:
+    async with s.db.read() as session:
+        await event_store.room(session, event.id, room_id)
+        return (await room_views(session, event.id, staff=False, room_ids=[room_id]))[str(room_id)]

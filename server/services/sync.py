@@ -16,6 +16,7 @@ from server.services import views
 from server.services.asking import viewer_view
 from server.services.catalog import event_detail
 from server.services.context import Actor, Services
+from server.services.room_views import room_views
 from server.store import broadcasts
 from server.store import events as event_store
 from server.store import questions as question_store
@@ -57,6 +58,7 @@ async def staff_sync(s: Services, event: EventRow, since: int | None) -> dict[st
             "questions": [views.staff_question(row) for row in rows],
             "running_orders": orders,
             "stages": await _stages(session, event.id),
+            "rooms": await room_views(session, event.id, staff=True),
         }
 
 
@@ -71,6 +73,7 @@ async def stage_sync(s: Services, event: EventRow, since: int | None) -> dict[st
             "seq": seq,
             "event": await event_detail(session, event),
             "stages": await _stages(session, event.id),
+            "rooms": await room_views(session, event.id, staff=False),
         }
 
 
@@ -99,6 +102,7 @@ async def _public_snapshot(session: AsyncSession, event: EventRow) -> dict[str, 
         "event": await event_detail(session, event),
         "questions": [views.public_question(row) for row in rows],
         "stages": await _stages(session, event.id),
+        "rooms": await room_views(session, event.id, staff=False),
     }
 
 

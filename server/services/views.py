@@ -26,6 +26,7 @@ def public_question(row: QuestionRow) -> dict[str, Any]:
         "text": row.text,
         "author": row.author_name,
         "session_id": row.session_id,
+        "forwarded_from_session_id": row.forwarded_from_session_id,
         "state": row.state,
         "votes": row.votes,
         "stage_room_id": row.stage_room_id if row.state == QuestionState.ON_STAGE else None,

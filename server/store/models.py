@@ -53,6 +53,15 @@ class RoomRow(Base):
     slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    stream_status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    slate_message: Mapped[str | None] = mapped_column(String(300))
+    recording_url: Mapped[str | None] = mapped_column(String(2000))
+    active_role: Mapped[str] = mapped_column(String(16), default="primary")
+    now_playing_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_sessions.id", ondelete="SET NULL", use_alter=True)
+    )
+    auto_advance: Mapped[bool] = mapped_column(Boolean, default=True)
+    live_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AgendaSessionRow(Base):
@@ -132,6 +141,9 @@ class QuestionRow(Base):
     stage_room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id", ondelete="SET NULL"))
     queue_position: Mapped[int | None] = mapped_column(Integer)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"))
+    forwarded_from_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_sessions.id", ondelete="SET NULL")
+    )
     votes: Mapped[int] = mapped_column(Integer, default=0)
     # Optimistic concurrency: every state move bumps it, and an update that finds another
     # version than the one it read changes nothing.
@@ -181,3 +193,44 @@ class BroadcastRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StreamSourceRow(Base):
+    """One feed of a room: its primary and backup programme, audio-only, or interpreter."""
+
+    __tablename__ = "stream_sources"
+    __table_args__ = (UniqueConstraint("room_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # primary | backup | audio | interpreter
+    kind: Mapped[str] = mapped_column(String(16))  # hls | embed | audio | webrtc
+    url: Mapped[str] = mapped_column(String(2000))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    health: Mapped[str] = mapped_column(String(16), default="unknown")  # unknown | ok | failing
+    health_reason: Mapped[str | None] = mapped_column(String(300))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CaptionTokenRow(Base):
+    """Lets one captioner (or a speech-to-text service) post captions for one room."""
+
+    __tablename__ = "caption_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaptionLineRow(Base):
+    __tablename__ = "caption_lines"
+    __table_args__ = (UniqueConstraint("room_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

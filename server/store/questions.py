@@ -26,6 +26,8 @@ def to_domain(row: QuestionRow) -> Question:
         stage_room_id=row.stage_room_id,
         reject_reason=row.reject_reason,
         merged_into_id=row.merged_into_id,
+        session_id=row.session_id,
+        forwarded_from_session_id=row.forwarded_from_session_id,
     )
 
 
@@ -54,6 +56,8 @@ async def save(session: AsyncSession, row: QuestionRow, question: Question) -> N
         "stage_room_id": question.stage_room_id,
         "reject_reason": question.reject_reason,
         "merged_into_id": question.merged_into_id,
+        "session_id": question.session_id,
+        "forwarded_from_session_id": question.forwarded_from_session_id,
         "updated_at": datetime.now(UTC),
         "version": row.version + 1,
     }

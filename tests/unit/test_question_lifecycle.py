@@ -23,6 +23,8 @@ AUTHOR = 101
 ROOM = 7
 OTHER_ROOM = 8
 MAX_LENGTH = 280
+WORKSHOP_SESSION = 3
+PANEL_SESSION = 4
 NEW_TEXT = "How will response times be published?"
 
 
@@ -59,6 +61,7 @@ ACTIONS: dict[str, Callable[[Question], list[ev.QuestionEvent]]] = {
     "mark answered": lambda q: q.mark_answered(),
     "send back": lambda q: q.send_back(),
     "withdraw": lambda q: q.withdraw(AUTHOR),
+    "forward": lambda q: q.forward(PANEL_SESSION),
 }
 
 ILLEGAL_PAIRS = [
@@ -84,6 +87,7 @@ def test_legal_transition_table_is_the_documented_lifecycle():
         "mark answered": {S.ON_STAGE},
         "send back": {S.ON_STAGE},
         "withdraw": open_states,
+        "forward": open_states,
     }
     assert documented == LEGAL_SOURCES
 
@@ -349,3 +353,23 @@ def test_bring_to_stage_with_a_stale_current_question_changes_nothing():
         bring_to_stage(question, ROOM, stale)
 
     assert question == before
+
+
+@pytest.mark.parametrize("state", sorted(LEGAL_SOURCES["forward"]))
+def test_forwarded_question_belongs_to_the_panel_and_remembers_its_workshop(state):
+    question = question_in(state, session_id=WORKSHOP_SESSION)
+    assert question.forward(PANEL_SESSION) == [
+        ev.QuestionForwarded(1, WORKSHOP_SESSION, PANEL_SESSION)
+    ]
+    assert (question.session_id, question.forwarded_from_session_id) == (
+        PANEL_SESSION,
+        WORKSHOP_SESSION,
+    )
+    question.forward(5)
+    assert question.forwarded_from_session_id == WORKSHOP_SESSION  # the origin stays the first
+
+
+def test_forwarding_to_the_same_session_changes_nothing():
+    question = question_in(S.APPROVED, session_id=PANEL_SESSION)
+    assert question.forward(PANEL_SESSION) == []
+    assert question.forwarded_from_session_id is None
