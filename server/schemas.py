@@ -8,8 +8,8 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from server.domain.agenda_formats import SESSION_KINDS
 from server.domain.questions import REJECT_REASONS
-from server.services.catalog import SESSION_KINDS
 
 # The hard ceiling on any text field; each event sets its own lower question limit.
 MAX_TEXT = 5000
@@ -237,3 +237,7 @@ class RevokeCaptionToken(Schema):
 
 class PostCaption(Schema):
     text: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class AgendaImport(Schema):
+    format: Literal["csv", "frab"]

@@ -398,3 +398,32 @@ async def captions_vtt(request: web.Request) -> web.Response:
         content_type="text/vtt",
         headers={"Content-Disposition": f'attachment; filename="{event.slug}-room-{room_id}.vtt"'},
     )
+
+
+@api(
+    "POST",
+    "/api/v1/events/{slug}/agenda/import",
+    "Import sessions: CSV (title,kind,room,start,end) or pretalx/frab JSON",
+    ADMINS,
+    query=sc.AgendaImport,
+)
+async def import_agenda(request: web.Request) -> web.Response:
+    actor, event = await guarded(request, ADMINS)
+    wanted = read_query(request, sc.AgendaImport)
+    try:
+        text = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("the file must be UTF-8 text", fields={"body": "not UTF-8"}) from error
+    result = await catalog.import_agenda(request.app[SERVICES], actor, event, text, wanted.format)
+    return web.json_response(result, status=201)
+
+
+@api("GET", "/api/v1/events/{slug}/agenda.ics", "The agenda as iCalendar", PUBLIC)
+async def agenda_ics(request: web.Request) -> web.Response:
+    event = await event_of(request)
+    text = await catalog.agenda_ical(request.app[SERVICES], event)
+    return web.Response(
+        text=text,
+        content_type="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{event.slug}.ics"'},
+    )

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.domain.agenda_formats import (
+    AgendaItem,
+    parse_csv,
+    parse_frab_json,
+    to_ical,
+)
 from server.domain.errors import InvalidInput
 from server.services.changes import Changes
 from server.services.context import Actor, Services
@@ -17,7 +25,6 @@ from server.store import events as event_store
 from server.store.database import UnitOfWork
 from server.store.models import AgendaSessionRow, EventRow, RoomRow
 
-SESSION_KINDS = ("keynote", "workshop", "panel", "unconference", "break", "other")
 EVENT_SETTINGS = (
     "title",
     "description",
@@ -151,6 +158,87 @@ async def add_session(
         detail = await event_detail(work.session, event)
         await _announce(s, work, event.id, detail)
     return next(item for item in detail["sessions"] if item["id"] == row.id)
+
+
+async def import_agenda(
+    s: Services, actor: Actor, event: EventRow, text: str, source_format: str
+) -> dict[str, Any]:
+    """Add every session of a CSV or pretalx/frab schedule; rooms are matched (or made) by name."""
+    items = parse_csv(text, event.timezone) if source_format == "csv" else parse_frab_json(text)
+    async with s.db.write(event.id) as work:
+        rooms = {
+            room.name.casefold(): room for room in await event_store.rooms(work.session, event.id)
+        }
+        for item in items:
+            room = rooms.get((item.room or "").casefold()) if item.room else None
+            if item.room and room is None:
+                room = RoomRow(
+                    event_id=event.id,
+                    slug=_unique_slug(item.room, rooms.values()),
+                    name=item.room,
+                    position=len(rooms),
+                )
+                work.session.add(room)
+                await work.session.flush()
+                rooms[item.room.casefold()] = room
+            work.session.add(
+                AgendaSessionRow(
+                    event_id=event.id,
+                    room_id=room.id if room else None,
+                    title=item.title,
+                    kind=item.kind,
+                    starts_at=item.starts_at,
+                    ends_at=item.ends_at,
+                )
+            )
+        event_store.audit(
+            work.session,
+            event_id=event.id,
+            actor=actor,
+            action="AgendaImported",
+            details={"format": source_format, "sessions": len(items)},
+        )
+        await work.session.flush()
+        detail = await event_detail(work.session, event)
+        await _announce(s, work, event.id, detail)
+    return {"imported": len(items), "event": detail}
+
+
+async def agenda_ical(s: Services, event: EventRow) -> str:
+    async with s.db.read() as session:
+        rooms = {room.id: room.name for room in await event_store.rooms(session, event.id)}
+        agenda = await event_store.agenda(session, event.id)
+    items = [
+        AgendaItem(
+            title=a.title,
+            kind=a.kind,
+            room=rooms.get(a.room_id),
+            starts_at=_utc(a.starts_at),
+            ends_at=_utc(a.ends_at),
+        )
+        for a in agenda
+    ]
+    host = urlsplit(s.settings.effective_public_url).hostname or "podium.invalid"
+    return to_ical(
+        items,
+        calendar_name=event.title,
+        uid_domain=host,
+        uids=[f"{event.slug}-session-{a.id}" for a in agenda],
+        now=datetime.now(UTC),
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _unique_slug(name: str, rooms) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:50] or "room"
+    taken = {room.slug for room in rooms}
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
 
 
 async def audit_log(s: Services, event: EventRow, limit: int) -> list[dict[str, Any]]:
