@@ -8,10 +8,12 @@ import getpass
 import logging
 import shutil
 import sys
+from pathlib import Path
 
 import socketio
 from aiohttp import web
 
+from server import demo_media
 from server.app import create_app
 from server.demo import seed
 from server.realtime.publisher import SocketPublisher
@@ -59,8 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         web.run_app(create_app(settings), host=settings.host, port=settings.port)
     elif args.command == "demo":
-        asyncio.run(_seed_demo(settings))
-        web.run_app(create_app(settings), host=settings.host, port=settings.port)
+        streams = {}
+        if demo_media.ffmpeg_available():
+            streams = demo_media.start_test_streams(Path(settings.data_dir) / "media")
+        try:
+            asyncio.run(_seed_demo(settings, test_streams=bool(streams)))
+            web.run_app(create_app(settings), host=settings.host, port=settings.port)
+        finally:
+            demo_media.stop(streams)
     elif args.command == "migrate":
         asyncio.run(migrate.upgrade(settings.effective_database_url))
         print("database is at the latest schema")
@@ -96,8 +104,8 @@ async def _with_services(settings: Settings, work):
         await db.dispose()
 
 
-async def _seed_demo(settings: Settings) -> None:
-    result = await _with_services(settings, seed)
+async def _seed_demo(settings: Settings, test_streams: bool) -> None:
+    result = await _with_services(settings, lambda services: seed(services, test_streams))
     base = settings.effective_public_url
     slug = result["event"].slug
     main_hall = result["rooms"]["main-hall"]
@@ -109,6 +117,10 @@ async def _seed_demo(settings: Settings) -> None:
     print(f"  OBS overlay      {base}/e/{slug}/overlay/{main_hall}")
     print(f"  Organiser        {base}/admin")
     print(f"  API document     {base}/api/openapi.json\n")
+    if test_streams:
+        print("  The main hall plays live HLS test streams made by ffmpeg (primary and backup).")
+    else:
+        print("  Install ffmpeg to give the main hall live HLS test streams.")
     print("  Demo staff logins (new each run):")
     for role, password in result["credentials"].items():
         print(f"    {role:<10} user demo-{role:<10} password {password}")

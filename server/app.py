@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -56,6 +57,11 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/openapi.json", openapi_handler)
     app.router.add_get("/healthz", _health)
     app.router.add_static("/static", STATIC_DIR, append_version=False)
+    # Locally packaged HLS (the demo's test streams, or a local encoder's output) is served
+    # from <data_dir>/media; a CDN serves it for larger events.
+    media_dir = Path(settings.data_dir) / "media"
+    media_dir.mkdir(parents=True, exist_ok=True)
+    app.router.add_static("/media", media_dir, append_version=False)
     return app
 
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.services import asking, auth, catalog, moderation, panel
+from server.services import asking, auth, catalog, moderation, panel, webcast
 from server.services.context import Actor, Services
+from server.store import webcast as webcast_store
 
 EVENT_SLUG = "safer-communities-2026"
 TIMEZONE = "Europe/London"
@@ -49,8 +50,12 @@ QUESTIONS = (  # (author or None, text, session title prefix, what happens to it
 )
 
 
-async def seed(services: Services) -> dict[str, Any]:
-    """Create the demo event, staff and questions; return what `podium demo` prints."""
+async def seed(services: Services, test_streams: bool = False) -> dict[str, Any]:
+    """Create the demo event, staff and questions; return what `podium demo` prints.
+
+    With `test_streams`, the main hall plays the local ffmpeg test streams (primary and
+    backup) and is live; otherwise it shows how a room looks before its stream is set up.
+    """
     system = Actor.system()
     credentials = {
         role: f"demo-{role}-{secrets.token_hex(4)}" for role in ("admin", "moderator", "chair")
@@ -79,9 +84,12 @@ async def seed(services: Services) -> dict[str, Any]:
     ):
         rooms[slug] = (await catalog.add_room(services, system, event, slug, name))["id"]
     sessions = {}
-    day = datetime.now(ZoneInfo(TIMEZONE)).date()
+    # The day is laid out so that the keynote is on now, whenever the demo is started.
+    now = datetime.now(ZoneInfo(TIMEZONE)).replace(second=0, microsecond=0)
+    keynote = datetime.combine(now.date(), time.fromisoformat(AGENDA[1][0]), ZoneInfo(TIMEZONE))
+    shift = now - timedelta(minutes=now.minute % 15 + 15) - keynote
     for start, minutes, title, kind, room in AGENDA:
-        starts = datetime.combine(day, time.fromisoformat(start), ZoneInfo(TIMEZONE))
+        starts = datetime.combine(now.date(), time.fromisoformat(start), ZoneInfo(TIMEZONE)) + shift
         item = await catalog.add_session(
             services,
             system,
@@ -126,4 +134,27 @@ async def seed(services: Services) -> dict[str, Any]:
             await moderation.approve(services, moderator, event, question["id"])
         if fate == "queue":
             await panel.queue(services, moderator, event, question["id"], rooms["main-hall"])
+    if test_streams:
+        await _attach_test_streams(services, event, rooms["main-hall"])
     return {"event": event, "rooms": rooms, "credentials": credentials}
+
+
+async def _attach_test_streams(services: Services, event, room_id: int) -> None:
+    base = services.settings.effective_public_url
+    organiser = Actor(kind="system", id=None, name="Demo organiser", role="admin")
+    for role in ("primary", "backup"):
+        name = "main" if role == "primary" else "backup"
+        await webcast.set_source(
+            services,
+            organiser,
+            event,
+            room_id,
+            role,
+            "hls",
+            f"{base}/media/demo/{name}/index.m3u8",
+            f"Test pattern ({role})",
+        )
+    # The playlists appear only once ffmpeg has written its first segments, after the
+    # server is up; the demo room is marked live directly rather than through the check.
+    async with services.db.write(event.id) as work:
+        await webcast_store.mark_live(work.session, room_id)

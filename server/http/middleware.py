@@ -13,11 +13,22 @@ from server.errors import HTTP_STATUS, describe, error_body
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
+
+def build_csp(stream_origins: tuple[str, ...] = (), frame_origins: tuple[str, ...] = ()) -> str:
+    """The Content-Security-Policy; pages that play streams allow exactly their origins."""
+    streams = " ".join(stream_origins)
+    frames = " ".join(frame_origins) or "'none'"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {streams}".rstrip()
+        + f"; media-src 'self' blob: {streams}".rstrip()
+        + "; "
+        f"frame-src {frames}; worker-src 'self' blob:; font-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+CSP = build_csp()
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

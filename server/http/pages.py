@@ -12,7 +12,9 @@ from aiohttp import web
 from server.app_keys import SERVICES
 from server.domain.errors import DomainError, NotFound
 from server.http.auth import staff_session
+from server.http.middleware import build_csp
 from server.services import catalog
+from streams.embeds import frame_origins
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
@@ -29,7 +31,13 @@ def template_environment() -> jinja2.Environment:
 
 
 async def render(
-    request: web.Request, template: str, title: str, *, status: int = 200, **context: Any
+    request: web.Request,
+    template: str,
+    title: str,
+    *,
+    status: int = 200,
+    csp: str | None = None,
+    **context: Any,
 ) -> web.Response:
     found = await staff_session(request)
     user = None
@@ -48,7 +56,17 @@ async def render(
             page_title=title, config=config, user=user, event=event, static="/static", **context
         )
     )
-    return web.Response(text=html, content_type="text/html", status=status)
+    response = web.Response(text=html, content_type="text/html", status=status)
+    if csp is not None:
+        response.headers["Content-Security-Policy"] = csp
+    return response
+
+
+async def _stream_csp(request: web.Request, event: dict[str, Any]) -> str:
+    """A CSP allowing the origins of the event's stream sources and the embed players."""
+    services = request.app[SERVICES]
+    origins = await catalog.stream_origins(services, event["id"])
+    return build_csp(stream_origins=origins, frame_origins=tuple(sorted(frame_origins())))
 
 
 async def _event(request: web.Request) -> dict[str, Any]:
@@ -125,7 +143,8 @@ def _is_local_path(url: str) -> bool:
 @routes.get("/e/{slug}")
 async def viewer_page(request: web.Request) -> web.Response:
     event = await _event(request)
-    return await render(request, "viewer.html", event["title"], event=event)
+    csp = await _stream_csp(request, event)
+    return await render(request, "viewer.html", event["title"], event=event, csp=csp)
 
 
 @routes.get("/e/{slug}/moderate")

@@ -22,6 +22,7 @@ from server.services.context import Actor, Services
 from server.services.views import iso
 from server.store import accounts
 from server.store import events as event_store
+from server.store import webcast as webcast_store
 from server.store.database import UnitOfWork
 from server.store.models import AgendaSessionRow, EventRow, RoomRow
 
@@ -239,6 +240,19 @@ def _unique_slug(name: str, rooms) -> str:
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
     return slug
+
+
+async def stream_origins(s: Services, event_id: int) -> tuple[str, ...]:
+    """Origins (scheme://host[:port]) of the event's HLS and audio sources, for the CSP."""
+    async with s.db.read() as session:
+        rooms = await event_store.rooms(session, event_id)
+        sources = await webcast_store.sources_of(session, [r.id for r in rooms])
+    origins = set()
+    for source in sources:
+        if source.kind in ("hls", "audio") and source.url.startswith(("http://", "https://")):
+            parts = urlsplit(source.url)
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    return tuple(sorted(origins))
 
 
 async def audit_log(s: Services, event: EventRow, limit: int) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,3 +78,10 @@ async def caption_lines(
         return list((await session.execute(query.order_by(CaptionLineRow.seq))).scalars())
     rows = await session.execute(query.order_by(CaptionLineRow.seq.desc()).limit(newest))
     return list(reversed(list(rows.scalars())))
+
+
+async def mark_live(session: AsyncSession, room_id: int) -> None:
+    """Set a room live without checking its source (the demo's streams start after seeding)."""
+    room = await session.get(RoomRow, room_id)
+    room.stream_status = "live"
+    room.live_started_at = room.live_started_at or datetime.now(UTC)
