@@ -193,3 +193,18 @@ async def admin_page(request: web.Request) -> web.Response:
     await _require_staff(request, {"admin"})
     events = await catalog.list_events(request.app[SERVICES])
     return await render(request, "admin.html", "Organiser", events=events)
+
+
+@routes.get("/e/{slug}/webcast")
+async def webcast_console(request: web.Request) -> web.Response:
+    await _require_staff(request, {"admin"})
+    event = await _event(request)
+    csp = await _stream_csp(request, event)
+    return await render(
+        request, "webcast.html", f"Webcast · {event['title']}", event=event, csp=csp
+    )
+
+
+@routes.get("/caption")
+async def captioner_page(request: web.Request) -> web.Response:
+    return await render(request, "captioner.html", "Live captions")
