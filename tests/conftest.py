@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -76,10 +77,10 @@ async def start_app(settings: Settings) -> web.AppRunner:
     return runner
 
 
-@pytest.fixture
-async def podium(database_url: str, tmp_path: Path) -> AsyncIterator[Podium]:
-    """The real app, served on a real port, with a seeded event and one user per role."""
-    settings = test_settings(database_url, tmp_path)
+@contextlib.asynccontextmanager
+async def podium_with(database_url: str, data_dir: Path, **overrides) -> AsyncIterator[Podium]:
+    """The real app on a real port, seeded, with some settings changed (e.g. a rate limit)."""
+    settings = test_settings(database_url, data_dir, **overrides)
     runner = await start_app(settings)
     client = Podium(settings, runner.app)
     try:
@@ -88,3 +89,10 @@ async def podium(database_url: str, tmp_path: Path) -> AsyncIterator[Podium]:
     finally:
         await client.close()
         await runner.cleanup()
+
+
+@pytest.fixture
+async def podium(database_url: str, tmp_path: Path) -> AsyncIterator[Podium]:
+    """The real app, served on a real port, with a seeded event and one user per role."""
+    async with podium_with(database_url, tmp_path) as client:
+        yield client

@@ -7,15 +7,12 @@ a raw socket) are shared with test_permissions.py and test_security.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import socketio
 
-from tests import conftest
+from tests.conftest import podium_with
 from tests.support.clients import EVENT, LiveClient, Podium, StaffClient, client_id
 
 TRACEBACK_MARKERS = ("Traceback", 'File "')
@@ -70,20 +67,6 @@ async def stored_state(admin: StaffClient) -> dict[str, Any]:
         "staff": "/api/v1/staff",
     }
     return {name: await admin.ok("GET", path) for name, path in paths.items()}
-
-
-@contextlib.asynccontextmanager
-async def podium_with(database_url: str, data_dir: Path, **overrides: Any) -> AsyncIterator[Podium]:
-    """Like the `podium` fixture, with some settings changed (e.g. a low rate limit)."""
-    settings = conftest.test_settings(database_url, data_dir, **overrides)
-    runner = await conftest.start_app(settings)
-    app = Podium(settings, runner.app)
-    try:
-        await app.seed()
-        yield app
-    finally:
-        await app.close()
-        await runner.cleanup()
 
 
 async def raw_socket(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from server.app_keys import SOCKETS
-from tests.conftest import start_app
+from tests.conftest import podium_with, start_app
 from tests.conftest import test_settings as settings_for
 from tests.support.clients import EVENT, LiveClient, Podium, StaffClient, ViewerClient, client_id
 from tests.support.live_state import LiveState, pushed_updates, receive_through
@@ -210,15 +210,8 @@ async def test_reconnecting_client_catches_up_with_exactly_the_updates_it_missed
 @pytest.fixture
 async def short_memory_podium(database_url: str, tmp_path: Path) -> AsyncIterator[Podium]:
     """The app keeping only ten missed updates for catch-up."""
-    settings = settings_for(database_url, tmp_path, catchup_max_entries=10)
-    runner = await start_app(settings)
-    client = Podium(settings, runner.app)
-    try:
-        await client.seed()
+    async with podium_with(database_url, tmp_path, catchup_max_entries=10) as client:
         yield client
-    finally:
-        await client.close()
-        await runner.cleanup()
 
 
 async def test_a_gap_longer_than_the_catchup_limit_gets_a_snapshot(short_memory_podium):

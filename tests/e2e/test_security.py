@@ -9,12 +9,12 @@ import pytest
 import socketio
 
 from server.http.api import API_ROUTES
+from tests.conftest import podium_with
 from tests.e2e.test_bad_input import (
     EVENT_API,
     QUESTIONS,
     assert_ack_error,
     assert_http_error,
-    podium_with,
     raw_socket,
     stored_state,
 )
