@@ -86,7 +86,8 @@ A refused connection carries `{"code", "message"}` as its data.
 | `event` | `event` | the event's settings, rooms or agenda changed: its whole detail |
 
 Viewers also receive `mine` events, `{"type": "mine", "question": <author view>}`, whenever one
-of their own questions changes, in any state.
+of their own questions changes, in any state, and a `viewer` event (`{"id", "display_name",
+"channel", "blocked"}`) when a moderator blocks or unblocks them.
 
 ### Question views
 

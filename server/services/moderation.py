@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.domain.events import QuestionEvent
+from server.realtime.publisher import viewer_room
 from server.services import views
+from server.services.asking import viewer_view
 from server.services.changes import Changes
 from server.services.context import Actor, Services
 from server.services.lifecycle import change_question, simple
@@ -78,4 +80,9 @@ async def set_viewer_blocked(
             changes = Changes(work, event.id, s.publisher)
             changes.extra_staff({"type": "viewer", "viewer_id": viewer_id, "blocked": blocked})
             await changes.record()
+            # The viewer learns at once, rather than on their next attempt to ask.
+            view = viewer_view(viewer)
+            work.after_commit(
+                lambda: s.publisher.to_room(("/viewer",), viewer_room(viewer_id), "viewer", view)
+            )
         return {"viewer_id": viewer_id, "blocked": viewer.blocked}

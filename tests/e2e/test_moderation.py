@@ -169,6 +169,8 @@ async def test_blocked_viewer_cannot_submit_but_keeps_earlier_questions(podium):
 
     status, body = await moderator.command("POST", f"/viewers/{troll.id}/block", {"blocked": True})
     assert status == 200 and body == {"viewer_id": troll.id, "blocked": True}
+    _, told = await live.wait_for(lambda name, payload: name == "viewer")
+    assert (told["id"], told["blocked"]) == (troll.id, True)  # told at once, not on next try
 
     status, refused = await troll.request(
         "POST", f"{EVENT_API}/questions", {"client_id": client_id(), "text": "Spam"}
