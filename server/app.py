@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from server.app_keys import SERVICES, SETTINGS, SOCKETS
+from server.app_keys import ATTENDANCE, SERVICES, SETTINGS, SOCKETS
 from server.http import api, pages
 from server.http.middleware import (
     errors_middleware,
@@ -22,7 +22,8 @@ from server.http.openapi import openapi_handler
 from server.realtime.presence import Presence
 from server.realtime.publisher import SocketPublisher
 from server.realtime.server import create_socket_server
-from server.services import housekeeping
+from server.services import housekeeping, privacy
+from server.services.attendance import AttendanceLog
 from server.services.context import Services
 from server.services.stream_watch import StreamWatch
 from server.services.tally import VoteTally
@@ -75,12 +76,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     services = Services(settings=settings, db=db, publisher=publisher, tally=tally, http=http)
     app[SERVICES] = services
+    attendance = AttendanceLog(db, services)
+    app[ATTENDANCE] = attendance
     publishing = asyncio.create_task(publisher.run())
     upkeep = [
         asyncio.create_task(tally.run()),
         asyncio.create_task(housekeeping.run(db, keep=settings.catchup_max_entries)),
         asyncio.create_task(StreamWatch(services).run()),
         asyncio.create_task(Presence(app[SOCKETS]).run()),
+        asyncio.create_task(attendance.run()),
+        asyncio.create_task(privacy.run(services)),
     ]
     yield
     for task in upkeep:
@@ -88,6 +93,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await tally.flush()
+    await attendance.flush()
     await asyncio.wait_for(publisher.drain(), timeout=5)
     publishing.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import socketio
 from aiohttp import web
 
+from server.services.attendance import AttendanceLog
 from server.services.context import Services
 from server.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
+ATTENDANCE = web.AppKey("attendance", AttendanceLog)

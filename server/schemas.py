@@ -42,6 +42,9 @@ class Empty(Schema):
 class JoinEvent(Schema):
     display_name: Name | None = None
     channel: Literal["remote", "in_room"] = "remote"
+    # Only a country is kept: the one the viewer names, or the one of their time zone.
+    country: Annotated[str, StringConstraints(min_length=2, max_length=2)] | None = None
+    time_zone: Annotated[str, StringConstraints(max_length=64, pattern=ONE_LINE)] | None = None
 
 
 class SetDisplayName(Schema):
@@ -112,6 +115,8 @@ class EventFields(Schema):
     auto_approve: bool | None = None
     allow_anonymous: bool | None = None
     max_question_length: Annotated[int, Field(ge=50, le=MAX_TEXT)] | None = None
+    retention_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    registration_enabled: bool | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -241,3 +246,18 @@ class PostCaption(Schema):
 
 class AgendaImport(Schema):
     format: Literal["csv", "frab"]
+
+
+class Visibility(Schema):
+    visible: bool
+
+
+class CheckIn(Schema):
+    room_id: Id
+
+
+class Register(Schema):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ONE_LINE)]
+    organisation: Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE)] = ""
+    accessibility_needs: Annotated[str, StringConstraints(max_length=2000, pattern=MULTI_LINE)] = ""
+    consent: bool

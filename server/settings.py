@@ -35,6 +35,10 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "stream_check_seconds": (1, 600),
     "stream_failures_before_switch": (1, 10),
     "caption_rate_per_minute": (1, 6000),
+    "heartbeat_seconds": (5, 300),
+    "heartbeat_flush_seconds": (1, 300),
+    "heartbeat_timeout_seconds": (10, 3600),
+    "purge_check_minutes": (1, 1440),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "cookie_secure": ("auto", "always", "never"),
@@ -64,6 +68,10 @@ class Settings:
     stream_check_seconds: int
     stream_failures_before_switch: int
     caption_rate_per_minute: int
+    heartbeat_seconds: int
+    heartbeat_flush_seconds: int
+    heartbeat_timeout_seconds: int
+    purge_check_minutes: int
     log_level: str
 
     @property

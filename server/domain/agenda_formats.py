@@ -248,7 +248,7 @@ def _title(value: object) -> str:
 def _zone(name: object, *, field: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # a folder name: OSError
         problem = f"{name!r} is not an IANA time zone such as 'Europe/London'"
         raise _invalid(field, f"{field}: {problem}") from None
 

@@ -10,13 +10,14 @@ import socketio
 from aiohttp import web
 
 from server import schemas as sc
-from server.app_keys import SERVICES, SETTINGS
+from server.app_keys import ATTENDANCE, SERVICES, SETTINGS
 from server.commands import CHAIRS, COMMANDS, MODERATORS, dispatch
 from server.domain.errors import DomainError, Forbidden, NotAuthenticated, NotFound
 from server.errors import describe, error_body
 from server.http.auth import SESSION_COOKIE
 from server.realtime.publisher import event_room, viewer_room, watch_room
 from server.services import auth, captions, catalog, queries, sync
+from server.services.attendance import AttendanceLog
 from server.services.context import Actor, Services
 from server.store.models import EventRow
 
@@ -87,10 +88,15 @@ class ViewerNamespace(AudienceNamespace):
     commands = frozenset(
         {"submit_question", "vote", "unvote", "withdraw_question", "set_display_name"}
     )
-    socket_events = frozenset({"watch_room"})
+    socket_events = frozenset({"watch_room", "visibility", "heartbeat", "check_in"})
+
+    @property
+    def attendance(self) -> AttendanceLog:
+        return self.app[ATTENDANCE]
 
     async def socket_watch_room(self, sid, session, event, data) -> dict[str, Any]:
-        """Follow one room's webcast: its captions arrive, and the viewer counts as watching."""
+        """Follow one room's webcast: captions arrive, and the watch is logged (acked once
+        its start is stored); {"room_id": null} is a goodbye."""
         room_id = sc.WatchRoom.model_validate({} if data is None else data).room_id
         result: dict[str, Any] = {"room": None, "captions": []}
         if room_id is not None:
@@ -99,11 +105,50 @@ class ViewerNamespace(AudienceNamespace):
         previous = session.get("watching")
         if previous is not None:
             await self.leave_room(sid, watch_room(event.id, previous))
+        await self._end_interval(sid, event.id, "leave", goodbye=True)
+        interval = None
         if room_id is not None:
             await self.enter_room(sid, watch_room(event.id, room_id))
+            if session.get("visible", True):
+                interval = await self.attendance.start(session["actor"], event, room_id)
         async with self.session(sid) as stored:
-            stored["watching"] = room_id
+            stored["watching"], stored["interval"] = room_id, interval
         return result
+
+    async def socket_visibility(self, sid, session, event, data) -> dict[str, Any]:
+        """The tab was hidden or shown again: hidden time is not watch time."""
+        visible = sc.Visibility.model_validate({} if data is None else data).visible
+        if not visible:
+            await self._end_interval(sid, event.id, "hidden", goodbye=True)
+        interval = session.get("interval")
+        if visible and interval is None and session.get("watching") is not None:
+            interval = await self.attendance.start(session["actor"], event, session["watching"])
+        async with self.session(sid) as stored:
+            stored["visible"] = visible
+            stored["interval"] = interval if visible else None
+        return {"visible": visible, "watching": session.get("watching")}
+
+    async def socket_heartbeat(self, sid, session, event, data) -> dict[str, Any]:
+        sc.Empty.model_validate({} if data is None else data)
+        if session.get("interval") is not None:
+            self.attendance.heartbeat(session["interval"])
+        return {"watching": session.get("watching")}
+
+    async def socket_check_in(self, sid, session, event, data) -> dict[str, Any]:
+        room_id = sc.CheckIn.model_validate({} if data is None else data).room_id
+        return await self.attendance.check_in(session["actor"], event, room_id)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        session = await self.get_session(sid)
+        if session.get("interval") is not None:
+            # No goodbye: the watch ends at the last heartbeat, not at this moment.
+            await self._end_interval(sid, session["event_id"], "disconnect", goodbye=False)
+
+    async def _end_interval(self, sid: str, event_id: int, reason: str, *, goodbye: bool) -> None:
+        async with self.session(sid) as stored:
+            interval, stored["interval"] = stored.get("interval"), None
+        if interval is not None:
+            await self.attendance.stop(event_id, interval, reason, goodbye=goodbye)
 
     async def authenticate(self, environ, auth_data):
         token = auth_data.get("token") if isinstance(auth_data, dict) else None

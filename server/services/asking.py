@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.domain.errors import Forbidden, InvalidInput, ViewerBlocked
 from server.domain.events import QuestionApproved, QuestionSubmitted
+from server.domain.geography import country_for_time_zone, normalise_country
 from server.domain.questions import QuestionState, validate_text
 from server.domain.screening import screen
 from server.services import views
@@ -25,7 +26,12 @@ VOTABLE_STATES = frozenset({QuestionState.APPROVED, QuestionState.QUEUED, Questi
 
 
 async def join(
-    s: Services, event: EventRow, display_name: str | None, channel: str
+    s: Services,
+    event: EventRow,
+    display_name: str | None,
+    channel: str,
+    country: str | None = None,
+    time_zone: str | None = None,
 ) -> dict[str, Any]:
     """Create an anonymous viewer for an event and hand back its signed token."""
     async with s.db.write() as work:
@@ -33,6 +39,7 @@ async def join(
             event_id=event.id,
             display_name=_clean_name(display_name),
             channel=channel,
+            country=normalise_country(country) or country_for_time_zone(time_zone or ""),
             blocked=False,
             created_at=datetime.now(UTC),
         )

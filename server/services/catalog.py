@@ -26,15 +26,6 @@ from server.store import webcast as webcast_store
 from server.store.database import UnitOfWork
 from server.store.models import AgendaSessionRow, EventRow, RoomRow
 
-EVENT_SETTINGS = (
-    "title",
-    "description",
-    "timezone",
-    "auto_approve",
-    "allow_anonymous",
-    "max_question_length",
-)
-
 
 async def event_by_slug(s: Services, slug: str) -> EventRow:
     async with s.db.read() as session:
@@ -65,6 +56,8 @@ async def event_detail(session: AsyncSession, event: EventRow) -> dict[str, Any]
         "auto_approve": event.auto_approve,
         "allow_anonymous": event.allow_anonymous,
         "max_question_length": event.max_question_length,
+        "retention_days": event.retention_days,
+        "registration_enabled": event.registration_enabled,
         "rooms": [{"id": r.id, "slug": r.slug, "name": r.name} for r in rooms],
         "sessions": [
             {

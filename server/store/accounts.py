@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.errors import NotFound
-from server.store.models import StaffSessionRow, StaffUserRow, ViewerRow
+from server.store.models import (
+    QuestionRow,
+    RegistrationRow,
+    StaffSessionRow,
+    StaffUserRow,
+    ViewerRow,
+)
 
 
 async def staff_by_username(session: AsyncSession, username: str) -> StaffUserRow | None:
@@ -36,3 +42,27 @@ async def viewer(session: AsyncSession, event_id: int, viewer_id: int) -> Viewer
     if row is None or row.event_id != event_id:
         raise NotFound(f"viewer {viewer_id} does not exist in this event")
     return row
+
+
+async def viewer_ids(session: AsyncSession, event_id: int) -> list[int]:
+    query = select(ViewerRow.id).where(ViewerRow.event_id == event_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def anonymise_viewers(session: AsyncSession, ids: list[int]) -> None:
+    """Drop names, countries and registrations; questions stay, with no author shown."""
+    if not ids:
+        return
+    await session.execute(
+        update(ViewerRow)
+        .where(ViewerRow.id.in_(ids))
+        .values(display_name=None, country=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(QuestionRow)
+        .where(QuestionRow.viewer_id.in_(ids))
+        .values(author_name=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(RegistrationRow).where(RegistrationRow.viewer_id.in_(ids)))

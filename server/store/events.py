@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.errors import NotFound
-from server.store.models import AgendaSessionRow, AuditRow, EventRow, QuestionRow, RoomRow
+from server.store.models import (
+    AgendaSessionRow,
+    AuditRow,
+    EventRow,
+    QuestionRow,
+    RoomRow,
+    VoteRow,
+)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
@@ -103,3 +110,34 @@ async def moderation_counts(session: AsyncSession, event_id: int) -> dict[str, A
     )
     reasons = {reason or "none": n for reason, n in (await session.execute(by_reason)).all()}
     return {"by_state": states, "rejected_by_reason": reasons}
+
+
+async def question_counts_by_session(
+    session: AsyncSession, event_id: int
+) -> dict[int | None, dict[str, int]]:
+    """Per agenda session (None: the whole event): asked, approved, answered, votes cast."""
+    query = (
+        select(QuestionRow.session_id, QuestionRow.state, func.count())
+        .where(QuestionRow.event_id == event_id)
+        .group_by(QuestionRow.session_id, QuestionRow.state)
+    )
+    counts: dict[int | None, dict[str, int]] = {}
+    for session_id, state, n in (await session.execute(query)).all():
+        for key in {None, session_id}:
+            bucket = counts.setdefault(key, {"asked": 0, "approved": 0, "answered": 0})
+            bucket["asked"] += n
+            if state in ("approved", "queued", "on_stage", "answered"):
+                bucket["approved"] += n
+            if state == "answered":
+                bucket["answered"] += n
+    votes = (
+        select(QuestionRow.session_id, func.count())
+        .join(VoteRow, VoteRow.question_id == QuestionRow.id)
+        .where(QuestionRow.event_id == event_id)
+        .group_by(QuestionRow.session_id)
+    )
+    for session_id, n in (await session.execute(votes)).all():
+        for key in {None, session_id}:
+            counts.setdefault(key, {"asked": 0, "approved": 0, "answered": 0})
+            counts[key]["votes"] = counts[key].get("votes", 0) + n
+    return counts

@@ -38,6 +38,12 @@ class EventRow(Base):
     auto_approve: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
     max_question_length: Mapped[int] = mapped_column(Integer, default=280)
+    # Attendance is counted with keys hashed with this salt; deleting it at the end of the
+    # retention window makes them impossible to link back to anyone.
+    attendance_salt: Mapped[str | None] = mapped_column(String(64))
+    retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    registration_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Last sequence number handed out on each broadcast stream of this event.
     public_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     staff_seq: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -105,6 +111,7 @@ class ViewerRow(Base):
     display_name: Mapped[str | None] = mapped_column(String(60))
     channel: Mapped[str] = mapped_column(String(16), default="remote")
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    country: Mapped[str | None] = mapped_column(String(2))  # self-declared or from time zone
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -234,3 +241,53 @@ class CaptionLineRow(Base):
     seq: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AttendanceIntervalRow(Base):
+    """One continuous stretch of one viewer watching one room with the page visible."""
+
+    __tablename__ = "attendance_intervals"
+    __table_args__ = (
+        Index("ix_attendance_event_start", "event_id", "started_at"),
+        Index("ix_attendance_open", "ended_at", "last_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    viewer_key: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class CheckInRow(Base):
+    """A delegate in the room scanned the stage screen's QR code."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("room_id", "viewer_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    viewer_key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegistrationRow(Base):
+    """What an event that asks for registration holds about a viewer, with their consent."""
+
+    __tablename__ = "registrations"
+
+    viewer_id: Mapped[int] = mapped_column(
+        ForeignKey("viewers.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    accessibility_needs: Mapped[str] = mapped_column(Text, default="")
+    consent: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -78,6 +78,7 @@ async def real_ids(podium: Podium, moderator: HttpClient) -> dict[str, Any]:
         "active": "backup",
         "label": "Captioner",
         "token_id": 1,
+        "consent": True,
     }
 
 
@@ -182,7 +183,8 @@ async def test_a_viewer_token_of_another_event_is_refused_by_every_viewer_route(
     joined = await outsider.ok("POST", f"/api/v1/events/{OTHER_EVENT}/viewers", {})
     outsider.session.headers["Authorization"] = f"Bearer {joined['token']}"
     viewer_routes = [r for r in API_ROUTES if r.roles == {"viewer"}]
-    assert len(viewer_routes) == 1 + sum(c.roles == {"viewer"} for c in COMMANDS.values())
+    # Every viewer command, plus: my questions, registration, my data, erase me.
+    assert len(viewer_routes) == 4 + sum(c.roles == {"viewer"} for c in COMMANDS.values())
     before = await stored_state(clients["admin"])
     for route in viewer_routes:
         payload = body(route.body, route.path, ids)

@@ -38,8 +38,9 @@ class HttpClient:
 
     async def request(self, method: str, path: str, json: Any = None, **kwargs) -> tuple[int, Any]:
         async with self.session.request(method, path, json=json, **kwargs) as response:
-            body = await response.json(content_type=None)
-            return response.status, body
+            if response.content_type == "application/json":
+                return response.status, await response.json()
+            return response.status, await response.text()  # CSV, WebVTT, iCalendar
 
     async def ok(self, method: str, path: str, json: Any = None, **kwargs) -> Any:
         status, body = await self.request(method, path, json, **kwargs)
