@@ -17,7 +17,7 @@ from server import demo_media
 from server.app import create_app
 from server.demo import seed
 from server.realtime.publisher import SocketPublisher
-from server.services import auth
+from server.services import auth, privacy
 from server.services.context import Services
 from server.services.tally import VoteTally
 from server.settings import Settings, SettingsError, ensure_secret_key, load_settings
@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--host", help="interface to bind (default from settings)")
         sub.add_argument("--port", type=int, help="port to bind (default from settings)")
     commands.add_parser("migrate", help="create or upgrade the database schema")
+    commands.add_parser(
+        "purge", help="anonymise the personal data of events past their retention window"
+    )
     user = commands.add_parser("user", help="manage staff accounts")
     user_commands = user.add_subparsers(dest="user_command", required=True)
     add = user_commands.add_parser("add", help="create a staff account")
@@ -72,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "migrate":
         asyncio.run(migrate.upgrade(settings.effective_database_url))
         print("database is at the latest schema")
+    elif args.command == "purge":
+        purged = asyncio.run(_with_services(settings, privacy.purge_due))
+        print(f"purged {len(purged)} event(s): {purged}" if purged else "nothing to purge")
     else:
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
         asyncio.run(_add_user(settings, args.username, password, args.role, args.display_name))

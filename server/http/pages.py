@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
+import segno
 from aiohttp import web
 
 from server.app_keys import SERVICES
@@ -208,3 +209,49 @@ async def webcast_console(request: web.Request) -> web.Response:
 @routes.get("/caption")
 async def captioner_page(request: web.Request) -> web.Response:
     return await render(request, "captioner.html", "Live captions")
+
+
+@routes.get("/e/{slug}/qr.svg")
+async def join_qr_code(request: web.Request) -> web.Response:
+    """A QR code for the viewer page (or, with ?room=, the room's check-in page)."""
+    services = request.app[SERVICES]
+    event = await catalog.event_by_slug(services, request.match_info["slug"])
+    room = request.query.get("room", "")
+    path = f"/e/{event.slug}"
+    if room.isascii() and room.isdigit():
+        path += f"/checkin/{int(room)}"
+    url = services.settings.effective_public_url + path
+    svg = segno.make(url, error="m").svg_inline(scale=8, dark="#0b1220", light="#ffffff")
+    return web.Response(
+        text=svg, content_type="image/svg+xml", headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
+@routes.get("/e/{slug}/checkin/{room_id:\\d+}")
+async def check_in_page(request: web.Request) -> web.Response:
+    event = await _event(request)
+    room_id = int(request.match_info["room_id"])
+    room = next((r for r in event["rooms"] if r["id"] == room_id), None)
+    if room is None:
+        raise NotFound("this event has no such room")
+    return await render(
+        request,
+        "checkin.html",
+        f"Check in · {room['name']}",
+        event=event,
+        room=room,
+        config={"room_id": room_id},
+    )
+
+
+@routes.get("/e/{slug}/reports")
+async def reports_page(request: web.Request) -> web.Response:
+    await _require_staff(request, {"admin"})
+    event = await _event(request)
+    return await render(request, "reports.html", f"Reach · {event['title']}", event=event)
+
+
+@routes.get("/e/{slug}/privacy")
+async def viewer_privacy_page(request: web.Request) -> web.Response:
+    event = await _event(request)
+    return await render(request, "privacy.html", f"Your data · {event['title']}", event=event)
