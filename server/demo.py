@@ -158,3 +158,5 @@ async def _attach_test_streams(services: Services, event, room_id: int) -> None:
     # server is up; the demo room is marked live directly rather than through the check.
     async with services.db.write(event.id) as work:
         await webcast_store.mark_live(work.session, room_id)
+        primary = await webcast_store.source(work.session, room_id, "primary")
+        await webcast_store.begin_stream_period(work.session, room_id, primary, datetime.now(UTC))

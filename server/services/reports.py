@@ -12,6 +12,7 @@ from server.domain.attendance import (
     ReachReport,
     SessionWindow,
     WatchInterval,
+    clip,
     concurrency_series,
     for_session,
     reach_report,
@@ -20,6 +21,7 @@ from server.services.context import Services
 from server.services.views import iso
 from server.store import attendance as attendance_store
 from server.store import events as event_store
+from server.store import webcast as webcast_store
 from server.store.models import EventRow
 
 SERIES_POINTS = 120  # the chart's resolution, whatever the length of the event
@@ -48,6 +50,7 @@ async def _load(s: Services, event: EventRow):
         rooms = {room.id: room.name for room in await event_store.rooms(session, event.id)}
         agenda = await event_store.agenda(session, event.id)
         check_ins = await attendance_store.check_ins(session, event.id)
+        periods = await webcast_store.stream_periods(session, list(rooms))
         questions = await event_store.question_counts_by_session(session, event.id)
     intervals = [
         WatchInterval(
@@ -70,7 +73,11 @@ async def _load(s: Services, event: EventRow):
         )
         for a in agenda
     ]
-    return rows, intervals, windows, rooms, check_ins, questions
+    streams = [
+        (period, _utc(period.started_at), _utc(period.ended_at) if period.ended_at else now)
+        for period in periods
+    ]
+    return rows, intervals, windows, rooms, check_ins, questions, streams
 
 
 def _report_dict(report: ReachReport, questions: dict[str, int]) -> dict[str, Any]:
@@ -97,7 +104,7 @@ def _series(intervals: list[WatchInterval], start: datetime, end: datetime) -> l
 
 async def event_report(s: Services, event: EventRow) -> dict[str, Any]:
     """The whole event's reach, then each agenda session's, with a concurrency chart."""
-    _rows, intervals, windows, rooms, check_ins, questions = await _load(s, event)
+    _rows, intervals, windows, rooms, check_ins, questions, streams = await _load(s, event)
     start = min((i.start for i in intervals), default=None)
     end = max((i.end for i in intervals), default=None)
     report = _report_dict(reach_report(intervals), questions.get(None, {}))
@@ -130,7 +137,29 @@ async def event_report(s: Services, event: EventRow) -> dict[str, Any]:
         "report": report,
         "series": _series(intervals, start, end) if start and end else [],
         "sessions": sessions,
+        "streams": _by_stream(intervals, streams, rooms),
     }
+
+
+def _by_stream(intervals: list[WatchInterval], streams, rooms: dict[int, str]) -> list[dict]:
+    """Watch time per stream that was on (a room's primary, its backup after a failover...)."""
+    result = []
+    for period, start, end in streams:
+        in_room = [i for i in intervals if i.room_id == period.room_id]
+        report = reach_report(clip(in_room, start, end))
+        result.append(
+            {
+                "room": rooms.get(period.room_id),
+                "role": period.role,
+                "kind": period.kind,
+                "label": period.label,
+                "from": iso(start),
+                "to": iso(end),
+                "unique_viewers": report.unique_viewers,
+                "watch_time_seconds": round(report.total_watch_time.total_seconds()),
+            }
+        )
+    return result
 
 
 async def aggregates_csv(s: Services, event: EventRow) -> str:
@@ -164,7 +193,7 @@ def _flatten(report: dict[str, Any]) -> list[tuple[str, Any]]:
 
 async def intervals_csv(s: Services, event: EventRow) -> str:
     """Every attendance interval, pseudonymous (salted keys, no names, no addresses)."""
-    rows, intervals, _windows, rooms, _check_ins, _questions = await _load(s, event)
+    rows, intervals, _windows, rooms, _check_ins, _questions, _streams = await _load(s, event)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(INTERVAL_COLUMNS)

@@ -219,8 +219,26 @@ async def _announce_room(
         details={"room_id": room.id, **details},
     )
     await work.session.flush()
+    await _track_stream_period(work, room)
     changes = Changes(work, event.id, s.publisher)
     changes.room(room.id)
     await changes.record()
     staff_views = await room_views(work.session, event.id, staff=True, room_ids=[room.id])
     return staff_views[str(room.id)]
+
+
+async def _track_stream_period(work: UnitOfWork, room: RoomRow) -> None:
+    """Start a new stream period when what the room plays changed, so that watch time can
+    be attributed to the stream that was on."""
+    playing = None
+    if room.stream_status in ("live", "paused"):
+        playing = await webcast_store.source(work.session, room.id, room.active_role)
+    current = await webcast_store.open_stream_period(work.session, room.id)
+    same = (current is None and playing is None) or (
+        current is not None
+        and playing is not None
+        and (current.role, current.kind, current.label)
+        == (playing.role, playing.kind, playing.label)
+    )
+    if not same:
+        await webcast_store.begin_stream_period(work.session, room.id, playing, datetime.now(UTC))

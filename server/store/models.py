@@ -291,3 +291,18 @@ class RegistrationRow(Base):
     accessibility_needs: Mapped[str] = mapped_column(Text, default="")
     consent: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StreamPeriodRow(Base):
+    """Which source a room was playing, from when to when: watch time is attributed by it."""
+
+    __tablename__ = "stream_periods"
+    __table_args__ = (Index("ix_stream_periods_room", "room_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.store.models import CaptionLineRow, CaptionTokenRow, RoomRow, StreamSourceRow
+from server.store.models import (
+    CaptionLineRow,
+    CaptionTokenRow,
+    RoomRow,
+    StreamPeriodRow,
+    StreamSourceRow,
+)
 
 
 async def sources_of(session: AsyncSession, room_ids: Sequence[int]) -> list[StreamSourceRow]:
@@ -85,3 +91,37 @@ async def mark_live(session: AsyncSession, room_id: int) -> None:
     room = await session.get(RoomRow, room_id)
     room.stream_status = "live"
     room.live_started_at = room.live_started_at or datetime.now(UTC)
+
+
+async def begin_stream_period(
+    session: AsyncSession, room_id: int, source: StreamSourceRow | None, at: datetime
+) -> None:
+    """Close the room's current stream period and, if it plays something, open the next."""
+    await session.execute(
+        update(StreamPeriodRow)
+        .where(StreamPeriodRow.room_id == room_id, StreamPeriodRow.ended_at.is_(None))
+        .values(ended_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if source is not None:
+        session.add(
+            StreamPeriodRow(
+                room_id=room_id,
+                role=source.role,
+                kind=source.kind,
+                label=source.label,
+                started_at=at,
+            )
+        )
+
+
+async def stream_periods(session: AsyncSession, room_ids: Sequence[int]) -> list[StreamPeriodRow]:
+    query = select(StreamPeriodRow).where(StreamPeriodRow.room_id.in_(list(room_ids)))
+    return list((await session.execute(query.order_by(StreamPeriodRow.started_at))).scalars())
+
+
+async def open_stream_period(session: AsyncSession, room_id: int) -> StreamPeriodRow | None:
+    query = select(StreamPeriodRow).where(
+        StreamPeriodRow.room_id == room_id, StreamPeriodRow.ended_at.is_(None)
+    )
+    return (await session.execute(query)).scalars().first()

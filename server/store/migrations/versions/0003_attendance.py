@@ -49,6 +49,19 @@ def upgrade() -> None:
     op.create_index("ix_attendance_event_start", "attendance_intervals", ["event_id", "started_at"])
     op.create_index("ix_attendance_open", "attendance_intervals", ["ended_at", "last_seen_at"])
     op.create_table(
+        "stream_periods",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("room_id", Id, nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("label", sa.String(100), nullable=False),
+        sa.Column("started_at", Moment, nullable=False),
+        sa.Column("ended_at", Moment, nullable=True),
+        sa.ForeignKeyConstraint(["room_id"], ["rooms.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_stream_periods_room", "stream_periods", ["room_id", "started_at"])
+    op.create_table(
         "check_ins",
         sa.Column("id", Id, nullable=False),
         sa.Column("event_id", Id, nullable=False),
@@ -78,6 +91,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("registrations")
     op.drop_table("check_ins")
+    op.drop_index("ix_stream_periods_room", "stream_periods")
+    op.drop_table("stream_periods")
     op.drop_index("ix_attendance_open", "attendance_intervals")
     op.drop_index("ix_attendance_event_start", "attendance_intervals")
     op.drop_table("attendance_intervals")
