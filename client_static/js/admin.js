@@ -1,5 +1,5 @@
 // The organiser page: events, their settings, rooms, agenda, staff, statistics and audit log.
-import { ApiError, REJECT_REASONS, api, clearFieldErrors, el, errorText, formatDateTime, formatTime, notify, showFieldErrors } from './common.js';
+import { ApiError, REJECT_REASONS, api, el, errorText, formatDateTime, formatTime, handleForm, notify } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null; // the event detail being managed
@@ -11,28 +11,6 @@ const STAT_LABELS = {
   rejected: 'Rejected', withdrawn: 'Withdrawn', merged: 'Merged',
 };
 const path = (slug) => `/events/${encodeURIComponent(slug)}`;
-
-/** Submit a form's data with `send`; show field errors in place; resolve to the answer. */
-function handleForm(form, send) {
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearFieldErrors(form);
-    const button = form.querySelector('button[type="submit"]');
-    button.disabled = true;
-    try {
-      await send(form);
-    } catch (error) {
-      let summary = form.querySelector('.form-error');
-      if (!summary) {
-        summary = el('p', { class: 'form-error', hidden: true });
-        button.before(summary);
-      }
-      showFieldErrors(form, error, summary);
-    } finally {
-      button.disabled = false;
-    }
-  });
-}
 
 const text = (form, name) => form.elements[name].value.trim();
 const optional = (value) => (value === '' ? null : value);
@@ -84,6 +62,7 @@ function renderEvent() {
     el('li', {}, el('a', { href: base, text: 'Viewer page' })),
     el('li', {}, el('a', { href: `${base}/moderate`, text: 'Moderate' })),
     el('li', {}, el('a', { href: `${base}/chair`, text: 'Chair' })),
+    el('li', {}, el('a', { href: `${base}/webcast`, text: 'Webcast console' })),
     ...e.rooms.flatMap((r) => [
       el('li', {}, el('a', { href: `${base}/stage/${r.id}`, text: `Stage: ${r.name}` })),
       el('li', {}, el('a', { href: `${base}/overlay/${r.id}`, text: `Overlay: ${r.name}` })),

@@ -1,6 +1,6 @@
 // The chair console: pick approved questions into a room's running order, put one on stage.
 import { announce, config, el, notify, renderList, tryCommand } from './common.js';
-import { StaffState, questionHead, shorten } from './staff.js';
+import { StaffState, forwardControl, panelsKey, questionHead, shorten } from './staff.js';
 
 const $ = (id) => document.getElementById(id);
 const roomSelect = $('room-select');
@@ -85,7 +85,7 @@ function renderApproved() {
   $('approved-empty').hidden = items.length > 0;
   renderList($('approved-list'), items, {
     key: (q) => q.id,
-    signature: (q) => JSON.stringify([q.version, q.votes, roomId]),
+    signature: (q) => JSON.stringify([q.version, q.votes, roomId, panelsKey(store)]),
     build: (q) => el('li', { class: `card staff-question${q.starred ? ' staff-question--starred' : ''}` },
       questionHead(store, q, { showState: false }),
       el('p', { class: 'staff-question__text', text: q.text }),
@@ -97,7 +97,8 @@ function renderApproved() {
         el('button', {
           type: 'button', class: 'button button--small', dataset: { focus: `stage-${q.id}` },
           onclick: () => run('put_on_stage', { question_id: q.id, room_id: Number(roomId) }, 'Put on stage.'),
-        }, 'Put on stage now', el('span', { class: 'visually-hidden', text: `: ${shorten(q.text, 40)}` })))),
+        }, 'Put on stage now', el('span', { class: 'visually-hidden', text: `: ${shorten(q.text, 40)}` })),
+        forwardControl(store, q))),
   });
 }
 
@@ -111,7 +112,7 @@ function renderOrder() {
   $('order-empty').hidden = ids.length > 0;
   renderList($('order-list'), ids.map((id, index) => ({ q: store.questions.get(id), index, last: index === ids.length - 1 })), {
     key: (item) => item.q.id,
-    signature: ({ q, index, last }) => JSON.stringify([q.version, q.votes, index, last]),
+    signature: ({ q, index, last }) => JSON.stringify([q.version, q.votes, index, last, panelsKey(store)]),
     build: orderItem,
   });
 }
@@ -142,7 +143,8 @@ function orderItem({ q, index, last }) {
         el('button', {
           type: 'button', class: 'button button--quiet button--small', dataset: { focus: `remove-${q.id}` },
           onclick: () => run('unqueue_question', { question_id: q.id }, 'Removed from the running order.'),
-        }, 'Remove', el('span', { class: 'visually-hidden', text: `: ${label}` })))));
+        }, 'Remove', el('span', { class: 'visually-hidden', text: `: ${label}` })),
+        forwardControl(store, q))));
 }
 
 async function move(questionId, position) {

@@ -67,18 +67,22 @@ export function errorText(error) {
 }
 
 /** JSON over HTTP with the staff session cookie and CSRF header. Throws ApiError. */
-export async function api(method, path, body) {
+export function api(method, path, body) {
+  return request(method, path, body === undefined ? undefined : JSON.stringify(body), 'application/json');
+}
+
+/** Send a text file's contents as the raw body (an agenda import); answers JSON like `api`. */
+export function apiText(method, path, text, type = 'text/plain') {
+  return request(method, path, text, `${type}; charset=utf-8`);
+}
+
+async function request(method, path, body, type) {
   const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = type;
   if (config.csrf_token && method !== 'GET') headers['X-CSRF-Token'] = config.csrf_token;
   let response;
   try {
-    response = await fetch(`${config.api}${path}`, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    response = await fetch(`${config.api}${path}`, { method, headers, credentials: 'same-origin', body });
   } catch {
     throw new Error('network');
   }
@@ -245,6 +249,28 @@ export function showFieldErrors(form, error, summary) {
   }
   announce(text);
   (first || summary)?.focus?.();
+}
+
+/** Submit a form's data with `send`; show field errors in place; resolve to the answer. */
+export function handleForm(form, send) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearFieldErrors(form);
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      await send(form);
+    } catch (error) {
+      let summary = form.querySelector('.form-error');
+      if (!summary) {
+        summary = el('p', { class: 'form-error', hidden: true });
+        button.before(summary);
+      }
+      showFieldErrors(form, error, summary);
+    } finally {
+      button.disabled = false;
+    }
+  });
 }
 
 export function clearFieldErrors(form) {

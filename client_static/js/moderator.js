@@ -1,6 +1,6 @@
 // The moderator console: every question live, with approve, reject, edit, star, merge, block.
 import { FLAG_TEXT, REJECT_REASONS, announce, el, notify, renderList, tryCommand } from './common.js';
-import { StaffState, questionHead, shorten } from './staff.js';
+import { StaffState, forwardControl, panelsKey, questionHead, shorten } from './staff.js';
 
 const TABS = {
   pending: (q) => q.state === 'pending',
@@ -64,7 +64,7 @@ function render() {
   $('mod-empty').hidden = items.length > 0;
   renderList($('mod-list'), items, {
     key: (q) => q.id,
-    signature: (q) => JSON.stringify([q.version, q.votes, q.state, ui.editing.has(q.id), store.blocked.has(q.viewer_id), OPEN.has(q.state) ? targetSig : '']),
+    signature: (q) => JSON.stringify([q.version, q.votes, q.state, ui.editing.has(q.id), store.blocked.has(q.viewer_id), OPEN.has(q.state) ? targetSig : '', panelsKey(store)]),
     build: (q) => card(q, targets),
   });
 }
@@ -142,6 +142,8 @@ function actions(q, targets) {
         }, 'Merge', el('span', { class: 'visually-hidden', text: ` ${describe}` }))));
     }
   }
+  const forward = forwardControl(store, q);
+  if (forward) row.append(forward);
   if (q.viewer_id) {
     const blocked = store.blocked.has(q.viewer_id);
     row.append(el('button', {

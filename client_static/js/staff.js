@@ -1,5 +1,7 @@
 // What the moderator and chair consoles share: the staff connection and the state it feeds.
-import { ApiError, REJECT_REASONS, authorName, badge, config, connect, el, errorText, formatTime, notify, showConnection } from './common.js';
+import {
+  ApiError, REJECT_REASONS, announce, authorName, badge, config, connect, el, errorText, formatTime, notify, showConnection, tryCommand,
+} from './common.js';
 import { LiveState } from './sync.js';
 
 /**
@@ -13,6 +15,8 @@ export class StaffState {
     this.runningOrders = {};
     this.stages = {};
     this.blocked = new Set();
+    this.rooms = {}; // room id -> staff room view (webcast)
+    this.viewerCounts = null; // room id -> viewers watching now (null: not reported yet)
     this.onChange = onChange;
     this.socket = connect(namespace, { event: config.event_slug });
     showConnection(this.socket, document.getElementById('connection'));
@@ -24,6 +28,10 @@ export class StaffState {
       } else if (code) {
         notify(errorText(new ApiError(error.data)), 'error');
       }
+    });
+    this.socket.on('viewer_counts', (data) => {
+      this.viewerCounts = data.rooms || {};
+      this.onChange({ type: 'viewer_counts' });
     });
     this.live = new LiveState(this.socket, {
       onSnapshot: (data) => this.snapshot(data),
@@ -37,6 +45,7 @@ export class StaffState {
     this.questions = new Map(data.questions.map((q) => [q.id, q]));
     this.runningOrders = data.running_orders || {};
     this.stages = data.stages || {};
+    this.rooms = data.rooms || {};
     this.onChange(null);
   }
 
@@ -60,6 +69,12 @@ export class StaffState {
       case 'viewer':
         if (entry.blocked) this.blocked.add(entry.viewer_id);
         else this.blocked.delete(entry.viewer_id);
+        break;
+      case 'room':
+        this.rooms[entry.room.id] = entry.room;
+        break;
+      case 'event':
+        this.event = entry.event;
         break;
       default:
         break;
@@ -90,10 +105,12 @@ export const CHANNELS = { in_room: 'In the room', remote: 'Remote' };
 /** The line above a question's text: author, channel, session, time, votes, state. */
 export function questionHead(store, q, { showState = true } = {}) {
   const session = store.sessionTitle(q.session_id);
+  const from = q.forwarded_from_session_id ? store.sessionTitle(q.forwarded_from_session_id) : null;
   return el('p', { class: 'staff-question__head' },
     el('strong', { class: 'question__author', text: authorName(q) }),
     q.channel ? el('span', { text: CHANNELS[q.channel] || q.channel }) : null,
     session ? el('span', { text: session }) : null,
+    from ? el('span', { class: 'badge badge--queued', text: `from ${from}` }) : null,
     el('time', { datetime: q.created_at, text: formatTime(q.created_at) }),
     el('span', { text: `${q.votes} ${q.votes === 1 ? 'vote' : 'votes'}` }),
     `#${q.id}`,
@@ -105,4 +122,40 @@ export function questionHead(store, q, { showState = true } = {}) {
 
 export function shorten(text, length = 60) {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+const FORWARDABLE = new Set(['pending', 'approved', 'queued']);
+
+/** The agenda's panel sessions, as a key for list signatures (cards rebuild when it changes). */
+export function panelsKey(store) {
+  return store.event ? store.event.sessions.filter((s) => s.kind === 'panel').map((s) => `${s.id}:${s.title}`).join(',') : '';
+}
+
+/** "Forward to…" a panel session, for an open question; null when there is no other panel. */
+export function forwardControl(store, q) {
+  const panels = store.event.sessions.filter((s) => s.kind === 'panel' && s.id !== q.session_id);
+  if (!FORWARDABLE.has(q.state) || !panels.length) return null;
+  const id = `forward-${q.id}`;
+  const select = el('select', { id, dataset: { focus: id } },
+    el('option', { value: '', text: 'Forward to…' }),
+    panels.map((s) => el('option', { value: String(s.id), text: s.title })));
+  return el('span', { class: 'inline-select' },
+    el('label', { class: 'visually-hidden', for: id, text: `Panel session to forward question ${q.id} to` }),
+    select,
+    el('button', {
+      type: 'button', class: 'button button--small', dataset: { focus: `forward-go-${q.id}` },
+      onclick: async () => {
+        if (!select.value) {
+          notify('Choose the panel session to forward this question to first.', 'error');
+          select.focus();
+          return;
+        }
+        const title = select.selectedOptions[0].textContent;
+        const result = await tryCommand(store.socket, 'forward_question', { question_id: q.id, session_id: Number(select.value) });
+        if (!result) return;
+        store.upsert(result);
+        store.onChange({ type: 'question', question: result });
+        announce(`Forwarded to ${title}.`);
+      },
+    }, 'Forward', el('span', { class: 'visually-hidden', text: ` question ${q.id}` })));
 }

@@ -1,5 +1,5 @@
-// The stage screen and OBS overlay: shows the question on stage in one room, nothing else.
-import { config, connect } from './common.js';
+// The stage screen and OBS overlay: shows the question on stage in one room, and its captions.
+import { config, connect, el } from './common.js';
 import { LiveState } from './sync.js';
 
 const roomId = String(config.room_id);
@@ -28,7 +28,30 @@ function show(question) {
   card.hidden = false;
 }
 
-const socket = connect('/stage', { event: config.event_slug });
+// --- captions (stage screen only): the last two lines, cleared after a quiet spell ---------
+
+const captionBox = document.getElementById('stage-captions');
+const CAPTION_LINES = 2;
+const CAPTION_QUIET_MS = 15000;
+let lastCaption = null;
+let captionTimer;
+
+function showCaption(line) {
+  if (!captionBox || String(line.room_id) !== roomId) return;
+  if (lastCaption !== null && line.seq <= lastCaption) return;
+  lastCaption = line.seq;
+  captionBox.append(el('p', { class: 'stage__caption', text: line.text }));
+  while (captionBox.childElementCount > CAPTION_LINES) captionBox.firstElementChild.remove();
+  captionBox.hidden = false;
+  clearTimeout(captionTimer);
+  captionTimer = setTimeout(() => {
+    captionBox.hidden = true;
+    captionBox.replaceChildren();
+  }, CAPTION_QUIET_MS);
+}
+
+const socket = connect('/stage', { event: config.event_slug, room: config.room_id });
+socket.on('caption', showCaption);
 new LiveState(socket, {
   onSnapshot: (data) => show(data.stages[roomId] || null),
   onEntry: (entry) => {

@@ -1,9 +1,10 @@
-// The viewer page: join, ask, upvote, and follow one's own questions and the stage live.
+// The viewer page: watch, join, ask, upvote, and follow one's own questions and the stage live.
 import {
   REJECT_REASONS, announce, api, authorName, badge, clearFieldErrors, command, config, connect, el,
   errorText, formatTime, localiseTimes, notify, renderList, showConnection, showFieldErrors,
 } from './common.js';
 import { LiveState } from './sync.js';
+import { Watch } from './watch.js';
 
 const slug = config.event_slug;
 const TOKEN_KEY = `podium.viewer.${slug}`;
@@ -36,9 +37,12 @@ const state = {
   voting: new Set(),
 };
 let socket = null;
+let publicSocket = null; // before joining: the public stream, for the webcast and the stage
 let token = localStorage.getItem(TOKEN_KEY);
 let rejoined = false;
 let draftClientId = null;
+let sessionChosen = false;
+const watch = new Watch({ onNowPlaying: suggestSession });
 
 // --- joining ---------------------------------------------------------------------------
 
@@ -96,8 +100,11 @@ function startSocket() {
     socket.connect();
     return;
   }
+  publicSocket?.disconnect();
+  publicSocket = null;
   socket = connect('/viewer', (send) => send({ token }));
   showConnection(socket, $('connection'));
+  watch.follow(socket, 'viewer');
   new LiveState(socket, { onSnapshot, onEntry, onSynced, onError: (error) => notify(errorText(error), 'error') });
   socket.on('mine', (message) => upsertMine(message.question, true));
   socket.on('connect_error', async (error) => {
@@ -125,6 +132,8 @@ function onSnapshot(data) {
   state.questions = new Map(data.questions.map((q) => [q.id, q]));
   state.stages = data.stages;
   fillSessions();
+  watch.setEvent(data.event);
+  watch.setRooms(data.rooms || {});
   renderAll();
 }
 
@@ -165,6 +174,14 @@ function onEntry(entry) {
         if (mine) state.mine.set(id, { ...mine, votes });
       }
       break;
+    case 'event':
+      state.event = entry.event;
+      fillSessions();
+      watch.setEvent(entry.event);
+      break;
+    case 'room':
+      watch.updateRoom(entry.room);
+      return;
     default:
       return;
   }
@@ -363,6 +380,14 @@ function fillSessions() {
   select.closest('.field').hidden = options.length === 0;
 }
 
+/** Until the viewer picks one, questions stem from the session playing in the watched room. */
+function suggestSession(session) {
+  const select = $('question-session');
+  if (sessionChosen || !session || ![...select.options].some((o) => o.value === String(session.id))) return;
+  select.value = String(session.id);
+}
+$('question-session').addEventListener('change', () => { sessionChosen = true; });
+
 // --- asking ------------------------------------------------------------------------------
 
 function newClientId() {
@@ -462,23 +487,43 @@ if (token) {
   startSocket();
 } else {
   $('join-panel').hidden = false;
-  startStageOnly();
+  startPublic();
 }
 
-/** Before joining (the live stream needs a viewer token), show the event once over HTTP. */
-async function startStageOnly() {
-  const base = `/events/${encodeURIComponent(slug)}`;
-  try {
-    const [event, questions] = await Promise.all([api('GET', base), api('GET', `${base}/questions?sort=votes`)]);
-    const stages = await Promise.all(event.rooms.map((room) => api('GET', `${base}/rooms/${room.id}/stage`)));
-    if (socket) return; // joined meanwhile: the live snapshot is newer
-    state.event = event;
+/**
+ * Before joining (the viewer stream needs a token), follow the public stream of the stage
+ * screens: the webcast and what is on stage stay live; questions are fetched once.
+ */
+function startPublic() {
+  publicSocket = connect('/stage', (send) => send({ event: slug, room: Number(watch.roomId) || null }));
+  watch.follow(publicSocket, 'stage');
+  new LiveState(publicSocket, {
+    onSnapshot: (data) => {
+      if (socket) return; // joined meanwhile: the viewer stream has taken over
+      state.event = data.event;
+      state.stages = data.stages;
+      fillSessions();
+      watch.setEvent(data.event);
+      watch.setRooms(data.rooms || {});
+      renderStage();
+      renderQuestions();
+    },
+    onEntry: (entry) => {
+      if (entry.type === 'room') watch.updateRoom(entry.room);
+      if (entry.type === 'event') {
+        state.event = entry.event;
+        fillSessions();
+        watch.setEvent(entry.event);
+      }
+      if (entry.type === 'stage') {
+        state.stages[entry.room_id] = entry.question;
+        renderStage();
+      }
+    },
+  });
+  api('GET', `/events/${encodeURIComponent(slug)}/questions?sort=votes`).then((questions) => {
+    if (socket) return; // the live snapshot is newer
     state.questions = new Map(questions.map((q) => [q.id, q]));
-    state.stages = Object.fromEntries(stages.map((found) => [found.room.id, found.question]));
-    fillSessions();
-    renderStage();
     renderQuestions();
-  } catch {
-    // The page still works: joining starts the live stream.
-  }
+  }).catch(() => { /* the page still works: joining starts the live stream */ });
 }
