@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from server.app_keys import ATTENDANCE, SERVICES, SETTINGS, SOCKETS
+from server.app_keys import ATTENDANCE, PRESENCE, SERVICES, SETTINGS, SOCKETS
 from server.http import api, pages
 from server.http.middleware import (
     errors_middleware,
@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[pages.TEMPLATES] = pages.template_environment()
     app[SOCKETS] = create_socket_server(settings, app)
+    app[PRESENCE] = Presence(app[SOCKETS])
     app.cleanup_ctx.append(_services)
     app.on_shutdown.append(_hang_up_sockets)
     app.add_routes(api.routes)
@@ -83,7 +84,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(tally.run()),
         asyncio.create_task(housekeeping.run(db, keep=settings.catchup_max_entries)),
         asyncio.create_task(StreamWatch(services).run()),
-        asyncio.create_task(Presence(app[SOCKETS]).run()),
+        asyncio.create_task(app[PRESENCE].run()),
         asyncio.create_task(attendance.run()),
         asyncio.create_task(privacy.run(services)),
     ]

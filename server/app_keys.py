@@ -5,6 +5,7 @@ from __future__ import annotations
 import socketio
 from aiohttp import web
 
+from server.realtime.presence import Presence
 from server.services.attendance import AttendanceLog
 from server.services.context import Services
 from server.settings import Settings
@@ -13,3 +14,4 @@ SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
 ATTENDANCE = web.AppKey("attendance", AttendanceLog)
+PRESENCE = web.AppKey("presence", Presence)

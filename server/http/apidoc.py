@@ -48,7 +48,7 @@ Nothing is changed by a request that fails.
 |---|---|
 """
 
-REALTIME = """
+REALTIME = r"""
 ## Socket.IO
 
 Connect with the Socket.IO client (v4 protocol) at path `/socket.io/`:
@@ -58,7 +58,8 @@ Connect with the Socket.IO client (v4 protocol) at path `/socket.io/`:
 | `/viewer` | a viewer | `{"token": "<viewer token>"}` | public, plus `mine` |
 | `/moderator` | moderator, admin (session cookie) | `{"event": "<slug>"}` | staff |
 | `/chair` | chair, admin (session cookie) | `{"event": "<slug>"}` | staff |
-| `/stage` | anyone | `{"event": "<slug>"}` | public |
+| `/stage` | anyone | `{"event": "<slug>"}`, optionally `"room": <id>` for its captions | public |
+| `/captioner` | a captioner | `{"token": "cap_..."}` | none: it sends `caption` `{"text"}` |
 
 A refused connection carries `{"code", "message"}` as its data.
 
@@ -84,6 +85,24 @@ A refused connection carries `{"code", "message"}` as its data.
 | `running_order` | `room_id`, `question_ids` | (staff) the running order of a stage, next first |
 | `viewer` | `viewer_id`, `blocked` | (staff) a viewer was blocked or unblocked |
 | `event` | `event` | the event's settings, rooms or agenda changed: its whole detail |
+| `room` | `room` | a room's webcast changed: source, status, slate, now/next, captions |
+
+Snapshots also carry `rooms` (`{room id: room view}`), and staff snapshots `viewer_counts`.
+Staff room views add `sources` (with their health) and `auto_advance`.
+
+### Watching, attendance and captions (`/viewer`)
+
+| event | payload | answer |
+|---|---|---|
+| `watch_room` | `{"room_id": <id> \| null}` | `{"room", "captions"}`; starts a watch (stored first) |
+| `visibility` | `{"visible": bool}` | a hidden tab's time is not watch time |
+| `heartbeat` | `{}` | every `heartbeat_seconds` while watching; written in batches |
+| `check_in` | `{"room_id"}` | an in-room delegate scanned the stage QR code |
+
+`watch_room` with `null` is a goodbye. While watching a room (and on `/stage` with a
+`room`), clients receive `caption` events `{"room_id", "seq", "text", "at"}`; `seq` rises by one per room. Staff namespaces receive
+`viewer_counts` `{"rooms": {room id: watchers}}` when the counts change. A connection that
+drops without a goodbye ends its watch at its last heartbeat.
 
 Viewers also receive `mine` events, `{"type": "mine", "question": <author view>}`, whenever one
 of their own questions changes, in any state, and a `viewer` event (`{"id", "display_name",

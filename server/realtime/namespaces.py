@@ -10,7 +10,7 @@ import socketio
 from aiohttp import web
 
 from server import schemas as sc
-from server.app_keys import ATTENDANCE, SERVICES, SETTINGS
+from server.app_keys import ATTENDANCE, PRESENCE, SERVICES, SETTINGS
 from server.commands import CHAIRS, COMMANDS, MODERATORS, dispatch
 from server.domain.errors import DomainError, Forbidden, NotAuthenticated, NotFound
 from server.errors import describe, error_body
@@ -177,7 +177,10 @@ class StaffNamespace(AudienceNamespace):
         return actor, await self._event_from_auth(auth_data)
 
     async def sync(self, actor, event, since):
-        return await sync.staff_sync(self.services, event, since)
+        result = await sync.staff_sync(self.services, event, since)
+        # Counts change every few seconds and are not logged: every sync gets the latest.
+        counts = self.app[PRESENCE].counts().get(event.id, {})
+        return {**result, "viewer_counts": {"rooms": counts}}
 
 
 class ModeratorNamespace(StaffNamespace):
