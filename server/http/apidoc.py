@@ -94,14 +94,14 @@ Staff room views add `sources` (with their health) and `auto_advance`.
 
 | event | payload | answer |
 |---|---|---|
-| `watch_room` | `{"room_id": <id> \| null}` | `{"room", "captions"}`; starts a watch (stored first) |
+| `watch_room` | `{"room_id": id or null}` | `{"room", "captions"}`; starts a watch |
 | `visibility` | `{"visible": bool}` | a hidden tab's time is not watch time |
 | `heartbeat` | `{}` | every `heartbeat_seconds` while watching; written in batches |
 | `check_in` | `{"room_id"}` | an in-room delegate scanned the stage QR code |
 
 `watch_room` with `null` is a goodbye. While watching a room (and on `/stage` with a
-`room`), clients receive `caption` events `{"room_id", "seq", "text", "at"}`; `seq` rises by one per room. Staff namespaces receive
-`viewer_counts` `{"rooms": {room id: watchers}}` when the counts change. A connection that
+`room`), clients receive `caption` events `{"room_id", "seq", "text", "at"}`; `seq` rises
+by one per room. Staff namespaces receive `viewer_counts` `{"rooms": {room id: watchers}}` when the counts change. A connection that
 drops without a goodbye ends its watch at its last heartbeat.
 
 Viewers also receive `mine` events, `{"type": "mine", "question": <author view>}`, whenever one
