@@ -101,8 +101,9 @@ Staff room views add `sources` (with their health) and `auto_advance`.
 
 `watch_room` with `null` is a goodbye. While watching a room (and on `/stage` with a
 `room`), clients receive `caption` events `{"room_id", "seq", "text", "at"}`; `seq` rises
-by one per room. Staff namespaces receive `viewer_counts` `{"rooms": {room id: watchers}}` when the counts change. A connection that
-drops without a goodbye ends its watch at its last heartbeat.
+by one per room. Staff namespaces receive `viewer_counts` `{"rooms": {room id: watchers}}`
+when the counts change. A connection that drops without a goodbye ends its watch at its last
+heartbeat.
 
 Viewers also receive `mine` events, `{"type": "mine", "question": <author view>}`, whenever one
 of their own questions changes, in any state, and a `viewer` event (`{"id", "display_name",
