@@ -103,6 +103,8 @@ class ViewerNamespace(AudienceNamespace):
             result["room"] = await queries.room(self.services, event, room_id)
             result["captions"] = await captions.recent_lines(self.services, event, room_id)
         previous = session.get("watching")
+        if room_id is not None and room_id == previous:
+            return result  # asking again (to refill captions) is not a new watch
         if previous is not None:
             await self.leave_room(sid, watch_room(event.id, previous))
         await self._end_interval(sid, event.id, "leave", goodbye=True)
