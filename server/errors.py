@@ -17,6 +17,7 @@ HTTP_STATUS = {
     "csrf_failed": 403,
     "not_found": 404,
     "method_not_allowed": 405,
+    "source_unhealthy": 400,
     "illegal_transition": 409,
     "conflict": 409,
     "payload_too_large": 413,

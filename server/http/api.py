@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from server import schemas as sc
 from server.app_keys import SERVICES
 from server.commands import ADMINS, COMMANDS, MODERATORS, STAFF, VIEWER, authorize, dispatch
-from server.domain.errors import InvalidInput
+from server.domain.errors import InvalidInput, NotAuthenticated
 from server.http.auth import SESSION_COOKIE, current_actor, set_session_cookie, staff_session
 from server.services import asking, auth, captions, catalog, privacy, queries, reports
 from server.services.context import Actor
@@ -370,11 +370,12 @@ async def room(request: web.Request) -> web.Response:
 )
 async def post_caption(request: web.Request) -> web.Response:
     header = request.headers.get("Authorization", "")
-    event, room = await captions.room_for_token(
-        request.app[SERVICES], header.removeprefix("Bearer ")
-    )
+    if not header.startswith("Bearer "):
+        raise NotAuthenticated("send the caption token as: Authorization: Bearer cap_...")
     data = sc.PostCaption.model_validate(await read_json(request))
-    line = await captions.post_line(request.app[SERVICES], event, room, data.text)
+    line = await captions.post_line(
+        request.app[SERVICES], header.removeprefix("Bearer "), data.text
+    )
     return web.json_response(line, status=201)
 
 

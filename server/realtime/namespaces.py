@@ -233,10 +233,9 @@ class CaptionerNamespace(socketio.AsyncNamespace):
             if event != "caption":
                 raise NotFound(f"there is no {event!r} event on {self.namespace}")
             stored = await self.get_session(sid)
-            # Checked again per line, so a revoked token stops at once.
-            event_row, room = await captions.room_for_token(self.app[SERVICES], stored["token"])
             text = sc.PostCaption.model_validate({} if data is None else data).text
-            line = await captions.post_line(self.app[SERVICES], event_row, room, text)
+            # The token is checked again for each line, so a revoked one stops at once.
+            line = await captions.post_line(self.app[SERVICES], stored["token"], text)
             return {"ok": True, "data": line}
         except Exception as error:
             return {"ok": False, "error": _error_or_internal(error, self.namespace, event)}

@@ -107,10 +107,11 @@ async def room_for_token(s: Services, token: str) -> tuple[EventRow, RoomRow]:
     return event, room
 
 
-async def post_line(s: Services, event: EventRow, room: RoomRow, text: str) -> dict[str, Any]:
-    """Store a caption line, then push it to everyone watching the room, in order."""
-    s.caption_limiter.take(("captions", room.id))
-    cleaned = validate_caption_text(text)
+async def post_line(s: Services, token: str, text: str) -> dict[str, Any]:
+    """Store a caption line from a token's holder, then push it to the room's watchers."""
+    event, room = await room_for_token(s, token)
+    cleaned = validate_caption_text(text)  # a refused line costs nothing from the budget
+    s.caption_limiter.take(("captions", _hash(token)))  # each captioner has their own
     async with s.db.write(event.id) as work:
         row = await webcast_store.add_caption_line(
             work.session, room.id, cleaned, datetime.now(UTC)

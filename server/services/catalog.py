@@ -26,6 +26,8 @@ from server.store import webcast as webcast_store
 from server.store.database import UnitOfWork
 from server.store.models import AgendaSessionRow, EventRow, RoomRow
 
+ROOM_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
+
 
 async def event_by_slug(s: Services, slug: str) -> EventRow:
     async with s.db.read() as session:
@@ -159,6 +161,12 @@ async def import_agenda(
 ) -> dict[str, Any]:
     """Add every session of a CSV or pretalx/frab schedule; rooms are matched (or made) by name."""
     items = parse_csv(text, event.timezone) if source_format == "csv" else parse_frab_json(text)
+    for number, item in enumerate(items, start=1):
+        if item.room is not None and not ROOM_NAME.fullmatch(item.room):
+            raise InvalidInput(
+                f"session {number}: a room name has 1 to 200 characters on one line",
+                fields={"room": "1 to 200 characters, one line"},
+            )
     async with s.db.write(event.id) as work:
         rooms = {
             room.name.casefold(): room for room in await event_store.rooms(work.session, event.id)

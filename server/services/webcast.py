@@ -73,6 +73,8 @@ async def remove_source(
             )
         if not await webcast_store.remove_source(work.session, room_id, role):
             raise InvalidInput(f"the room has no {role} source", fields={"role": "not set"})
+        if room.active_role == role:
+            room.active_role = "primary"  # nothing left to play on that side
         return await _announce_room(
             s, work, event, actor, room, "StreamSourceRemoved", {"role": role}
         )
