@@ -136,7 +136,14 @@ export class Player {
   }
 
   attachHls(Hls, media, src) {
-    const hls = new Hls({ liveDurationInfinity: true, backBufferLength: 30 });
+    // WebVTT subtitles carried in the stream itself become the video's own text tracks,
+    // choosable from its controls, beside Podium's live captions.
+    const hls = new Hls({
+      liveDurationInfinity: true,
+      backBufferLength: 30,
+      enableWebVTT: true,
+      renderTextTracksNatively: true,
+    });
     let recoveries = 0;
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal || this.hls !== hls) return;
