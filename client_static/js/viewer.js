@@ -50,6 +50,8 @@ async function join(channel, displayName) {
   const joined = await api('POST', `/events/${encodeURIComponent(slug)}/viewers`, {
     display_name: displayName || null,
     channel,
+    // Only the time zone's country is kept (for reach by country); never an address.
+    time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || null,
   });
   token = joined.token;
   localStorage.setItem(TOKEN_KEY, token);
