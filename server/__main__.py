@@ -62,14 +62,14 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "serve":
-        web.run_app(create_app(settings), host=settings.host, port=settings.port)
+        _serve(settings)
     elif args.command == "demo":
         streams = {}
         if demo_media.ffmpeg_available():
             streams = demo_media.start_test_streams(Path(settings.data_dir) / "media")
         try:
             asyncio.run(_seed_demo(settings, test_streams=bool(streams)))
-            web.run_app(create_app(settings), host=settings.host, port=settings.port)
+            _serve(settings)
         finally:
             demo_media.stop(streams)
     elif args.command == "migrate":
@@ -83,6 +83,19 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_add_user(settings, args.username, password, args.role, args.display_name))
         print(f"created {args.role} {args.username}")
     return 0
+
+
+# The access log leaves out the client's address: Podium keeps no IP addresses, not even in logs.
+ACCESS_LOG_FORMAT = '"%r" %s %b %Tfs'
+
+
+def _serve(settings: Settings) -> None:
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log_format=ACCESS_LOG_FORMAT,
+    )
 
 
 def _address(args: argparse.Namespace) -> dict:
