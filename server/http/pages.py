@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -221,9 +222,12 @@ async def join_qr_code(request: web.Request) -> web.Response:
     if room.isascii() and room.isdigit():
         path += f"/checkin/{int(room)}"
     url = services.settings.effective_public_url + path
-    svg = segno.make(url, error="m").svg_inline(scale=8, dark="#0b1220", light="#ffffff")
+    buffer = io.BytesIO()  # a standalone SVG document (with its namespace) for <img>
+    segno.make(url, error="m").save(buffer, kind="svg", scale=8, dark="#0b1220", light="#ffffff")
     return web.Response(
-        text=svg, content_type="image/svg+xml", headers={"Cache-Control": "public, max-age=300"}
+        body=buffer.getvalue(),
+        content_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=300"},
     )
 
 
