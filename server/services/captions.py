@@ -10,9 +10,9 @@ from typing import Any
 from server.domain.captions import CaptionLine, to_webvtt, validate_caption_text
 from server.domain.errors import NotAuthenticated, NotFound
 from server.realtime.publisher import watch_room
-from server.services.changes import Changes
+from server.services.changes import announce_rooms
 from server.services.context import Actor, Services
-from server.services.views import iso
+from server.services.views import as_utc, iso
 from server.store import events as event_store
 from server.store import webcast as webcast_store
 from server.store.models import CaptionTokenRow, EventRow, RoomRow
@@ -52,9 +52,7 @@ async def create_token(
             action="CaptionTokenCreated",
             details={"room_id": room_id, "label": label},
         )
-        changes = Changes(work, event.id, s.publisher)
-        changes.room(room_id)
-        await changes.record()
+        await announce_rooms(work, event.id, s.publisher, room_id)
     return {"id": row.id, "room_id": room_id, "label": label, "token": token}
 
 
@@ -72,9 +70,7 @@ async def revoke_token(s: Services, actor: Actor, event: EventRow, token_id: int
             action="CaptionTokenRevoked",
             details={"token_id": token_id},
         )
-        changes = Changes(work, event.id, s.publisher)
-        changes.room(row.room_id)
-        await changes.record()
+        await announce_rooms(work, event.id, s.publisher, row.room_id)
     return {"id": token_id, "revoked": True}
 
 
@@ -137,12 +133,8 @@ async def transcript_vtt(s: Services, event: EventRow, room_id: int) -> str:
     async with s.db.read() as session:
         room = await event_store.room(session, event.id, room_id)
         rows = await webcast_store.caption_lines(session, room_id)
-    lines = [CaptionLine(seq=r.seq, text=r.text, at=_aware(r.at)) for r in rows]
-    origin = _aware(room.live_started_at) if room.live_started_at else None
+    lines = [CaptionLine(seq=r.seq, text=r.text, at=as_utc(r.at)) for r in rows]
+    origin = as_utc(room.live_started_at) if room.live_started_at else None
     if origin is None or (lines and lines[0].at < origin):
         origin = lines[0].at if lines else datetime.now(UTC)
     return to_webvtt(lines, origin)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -19,7 +19,7 @@ from server.domain.agenda_formats import (
 from server.domain.errors import InvalidInput
 from server.services.changes import Changes
 from server.services.context import Actor, Services
-from server.services.views import iso
+from server.services.views import as_utc, iso
 from server.store import accounts
 from server.store import events as event_store
 from server.store import webcast as webcast_store
@@ -215,8 +215,8 @@ async def agenda_ical(s: Services, event: EventRow) -> str:
             title=a.title,
             kind=a.kind,
             room=rooms.get(a.room_id),
-            starts_at=_utc(a.starts_at),
-            ends_at=_utc(a.ends_at),
+            starts_at=as_utc(a.starts_at),
+            ends_at=as_utc(a.ends_at),
         )
         for a in agenda
     ]
@@ -228,10 +228,6 @@ async def agenda_ical(s: Services, event: EventRow) -> str:
         uids=[f"{event.slug}-session-{a.id}" for a in agenda],
         now=datetime.now(UTC),
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _unique_slug(name: str, rooms) -> str:

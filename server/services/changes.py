@@ -107,3 +107,13 @@ class Changes:
                 self.publisher.notify_viewer(viewer_id, payload)
 
         self.work.after_commit(publish)
+
+
+async def announce_rooms(
+    work: UnitOfWork, event_id: int, publisher: Publisher, *room_ids: int
+) -> None:
+    """Broadcast the current state of some rooms' webcasts, once this unit of work commits."""
+    changes = Changes(work, event_id, publisher)
+    for room_id in room_ids:
+        changes.room(room_id)
+    await changes.record()

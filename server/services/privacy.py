@@ -108,7 +108,9 @@ async def purge_due(s: Services, now: datetime | None = None) -> list[int]:
             if event.purged_at is not None:
                 continue
             agenda = await event_store.agenda(session, event.id)
-            ended = max((_utc(a.ends_at) for a in agenda), default=_utc(event.created_at))
+            ended = max(
+                (views.as_utc(a.ends_at) for a in agenda), default=views.as_utc(event.created_at)
+            )
             if now >= ended + timedelta(days=event.retention_days):
                 due.append(event.id)
     for event_id in due:
@@ -132,7 +134,3 @@ def _registration_view(row: RegistrationRow) -> dict[str, Any]:
         "accessibility_needs": row.accessibility_needs,
         "consent": row.consent,
     }
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -18,7 +18,7 @@ from server.domain.attendance import (
     reach_report,
 )
 from server.services.context import Services
-from server.services.views import iso
+from server.services.views import as_utc, iso
 from server.store import attendance as attendance_store
 from server.store import events as event_store
 from server.store import webcast as webcast_store
@@ -39,10 +39,6 @@ INTERVAL_COLUMNS = (
 )
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 async def _load(s: Services, event: EventRow):
     now = datetime.now(UTC)
     async with s.db.read() as session:
@@ -58,23 +54,27 @@ async def _load(s: Services, event: EventRow):
             room_id=row.room_id,
             channel=row.channel,
             country=row.country,
-            start=_utc(row.started_at),
+            start=as_utc(row.started_at),
             # An open interval counts up to its last heartbeat: no more than we know.
             end=max(
-                _utc(row.started_at),
-                _utc(row.ended_at) if row.ended_at else min(now, _utc(row.last_seen_at)),
+                as_utc(row.started_at),
+                as_utc(row.ended_at) if row.ended_at else min(now, as_utc(row.last_seen_at)),
             ),
         )
         for row in rows
     ]
     windows = [
         SessionWindow(
-            id=a.id, room_id=a.room_id, title=a.title, start=_utc(a.starts_at), end=_utc(a.ends_at)
+            id=a.id,
+            room_id=a.room_id,
+            title=a.title,
+            start=as_utc(a.starts_at),
+            end=as_utc(a.ends_at),
         )
         for a in agenda
     ]
     streams = [
-        (period, _utc(period.started_at), _utc(period.ended_at) if period.ended_at else now)
+        (period, as_utc(period.started_at), as_utc(period.ended_at) if period.ended_at else now)
         for period in periods
     ]
     return rows, intervals, windows, rooms, check_ins, questions, streams
@@ -117,7 +117,7 @@ async def event_report(s: Services, event: EventRow) -> dict[str, Any]:
             {
                 c.viewer_key
                 for c in check_ins
-                if c.room_id == window.room_id and window.start <= _utc(c.at) < window.end
+                if c.room_id == window.room_id and window.start <= as_utc(c.at) < window.end
             }
         )
         sessions.append(

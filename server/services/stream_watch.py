@@ -7,8 +7,9 @@ import logging
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from server.services.changes import Changes
+from server.services.changes import announce_rooms
 from server.services.context import Actor, Services
+from server.services.views import as_utc
 from server.services.webcast import http_client, mark_source_health, switch_source
 from server.store import events as event_store
 from server.store import webcast as webcast_store
@@ -68,16 +69,14 @@ class StreamWatch:
                     (
                         a.id
                         for a in agenda
-                        if a.room_id == room.id and _aware(a.starts_at) <= now < _aware(a.ends_at)
+                        if a.room_id == room.id and as_utc(a.starts_at) <= now < as_utc(a.ends_at)
                     ),
                     None,
                 )
                 current = await event_store.room(work.session, room.event_id, room.id)
                 if current.auto_advance and current.now_playing_session_id != running:
                     current.now_playing_session_id = running
-                    changes = Changes(work, room.event_id, s.publisher)
-                    changes.room(room.id)
-                    await changes.record()
+                    await announce_rooms(work, room.event_id, s.publisher, room.id)
 
     async def run(self) -> None:
         while True:
@@ -92,7 +91,3 @@ class StreamWatch:
 async def event_store_by_id(s: Services, event_id: int):
     async with s.db.read() as session:
         return await event_store.by_id(session, event_id)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

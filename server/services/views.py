@@ -9,11 +9,14 @@ from server.domain.questions import PUBLIC_STATES, QuestionState
 from server.store.models import QuestionRow
 
 
+def as_utc(moment: datetime) -> datetime:
+    """The moment in UTC; SQLite hands timestamps back without their zone (they are UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC; SQLite hands timestamps back without their zone."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
+    """ISO 8601 in UTC."""
+    return as_utc(moment).isoformat()
 
 
 def is_public(row: QuestionRow) -> bool:

@@ -9,7 +9,7 @@ import aiohttp
 
 from server.domain.errors import DomainError, InvalidInput
 from server.services import views
-from server.services.changes import Changes
+from server.services.changes import announce_rooms
 from server.services.context import Actor, Services
 from server.services.lifecycle import change_question
 from server.services.room_views import room_views
@@ -175,9 +175,7 @@ async def mark_source_health(
         if row is not None:
             row.health, row.health_reason = ("ok" if ok else "failing"), reason
             row.checked_at = datetime.now(UTC)
-            changes = Changes(work, event_id, s.publisher)
-            changes.room(room_id)
-            await changes.record()
+            await announce_rooms(work, event_id, s.publisher, room_id)
 
 
 async def _require_playable(s: Services, event: EventRow, room_id: int) -> None:
@@ -222,9 +220,7 @@ async def _announce_room(
     )
     await work.session.flush()
     await _track_stream_period(work, room)
-    changes = Changes(work, event.id, s.publisher)
-    changes.room(room.id)
-    await changes.record()
+    await announce_rooms(work, event.id, s.publisher, room.id)
     staff_views = await room_views(work.session, event.id, staff=True, room_ids=[room.id])
     return staff_views[str(room.id)]
 
