@@ -10,8 +10,9 @@ from typing import Any
 
 from server.domain.errors import InvalidInput
 from server.services import views
+from server.services.changes import Changes
 from server.services.context import Actor, Services
-from server.store import accounts
+from server.store import accounts, broadcasts
 from server.store import attendance as attendance_store
 from server.store import events as event_store
 from server.store import questions as question_store
@@ -75,7 +76,20 @@ async def erase_me(s: Services, actor: Actor, event: EventRow) -> dict[str, Any]
     async with s.db.write(event.id) as work:
         viewer = await accounts.viewer(work.session, event.id, actor.id)
         await accounts.anonymise_viewers(work.session, [viewer.id])
+        # Updates already logged still carry the name: forget them (clients that reconnect
+        # get a fresh snapshot), then tell everyone connected that the questions are unsigned.
+        await _forget_broadcast_log(work, event.id)
+        changes = Changes(work, event.id, s.publisher)
+        for row in await question_store.list_by_viewer(work.session, viewer.id):
+            await work.session.refresh(row)
+            changes.question(row)
+        await changes.record()
     return {"erased": True}
+
+
+async def _forget_broadcast_log(work, event_id: int) -> None:
+    for stream in broadcasts.STREAMS:
+        await broadcasts.prune(work.session, event_id, stream, keep=0)
 
 
 async def purge_event(s: Services, event_id: int) -> dict[str, int]:
@@ -88,6 +102,7 @@ async def purge_event(s: Services, event_id: int) -> dict[str, int]:
         event.attendance_salt = None
         event.purged_at = datetime.now(UTC)
         await attendance_store.close_all(work.session, event_id, reason="purged")
+        await _forget_broadcast_log(work, event_id)
         event_store.audit(
             work.session,
             event_id=event_id,

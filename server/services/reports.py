@@ -117,7 +117,8 @@ async def event_report(s: Services, event: EventRow) -> dict[str, Any]:
             {
                 c.viewer_key
                 for c in check_ins
-                if c.room_id == window.room_id and window.start <= as_utc(c.at) < window.end
+                # A plenary (no room) spans every room.
+                if window.room_id in (None, c.room_id) and window.start <= as_utc(c.at) < window.end
             }
         )
         sessions.append(
