@@ -107,7 +107,9 @@ async def _hang_up_sockets(app: web.Application) -> None:
     """Close every Socket.IO client, so open long-polls do not hold the shutdown up."""
     engine = app[SOCKETS].eio
     if engine.sockets:  # with none, python-engineio waits on an empty set and raises
-        await engine.disconnect()
+        # A socket that was already going away can leave engineio waiting forever.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(engine.disconnect(), timeout=5)
 
 
 async def _health(request: web.Request) -> web.Response:

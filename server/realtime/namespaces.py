@@ -113,8 +113,7 @@ class ViewerNamespace(AudienceNamespace):
             await self.enter_room(sid, watch_room(event.id, room_id))
             if session.get("visible", True):
                 interval = await self.attendance.start(session["actor"], event, room_id)
-        async with self.session(sid) as stored:
-            stored["watching"], stored["interval"] = room_id, interval
+        await self._remember_interval(sid, event.id, interval, watching=room_id)
         return result
 
     async def socket_visibility(self, sid, session, event, data) -> dict[str, Any]:
@@ -125,9 +124,7 @@ class ViewerNamespace(AudienceNamespace):
         interval = session.get("interval")
         if visible and interval is None and session.get("watching") is not None:
             interval = await self.attendance.start(session["actor"], event, session["watching"])
-        async with self.session(sid) as stored:
-            stored["visible"] = visible
-            stored["interval"] = interval if visible else None
+        await self._remember_interval(sid, event.id, interval if visible else None, visible=visible)
         return {"visible": visible, "watching": session.get("watching")}
 
     async def socket_heartbeat(self, sid, session, event, data) -> dict[str, Any]:
@@ -145,6 +142,19 @@ class ViewerNamespace(AudienceNamespace):
         if session.get("interval") is not None:
             # No goodbye: the watch ends at the last heartbeat, not at this moment.
             await self._end_interval(sid, session["event_id"], "disconnect", goodbye=False)
+
+    async def _remember_interval(
+        self, sid: str, event_id: int, interval: int | None, **also: Any
+    ) -> None:
+        """Keep the open interval in the socket session; if the socket left meanwhile, close it
+        now rather than leave it for the timeout sweep."""
+        try:
+            async with self.session(sid) as stored:
+                stored.update(also, interval=interval)
+        except KeyError:
+            if interval is not None:
+                await self.attendance.stop(event_id, interval, "disconnect", goodbye=True)
+            raise
 
     async def _end_interval(self, sid: str, event_id: int, reason: str, *, goodbye: bool) -> None:
         async with self.session(sid) as stored:
