@@ -1,0 +1,362 @@
+// The reach report: who watched, when and for how long, for the event and each agenda session.
+import { ApiError, api, config, el, errorText, formatTime, renderList } from './common.js';
+
+const $ = (id) => document.getElementById(id);
+const slug = config.event_slug;
+const REFRESH_SECONDS = 15;
+const LIVE_MARGIN_MS = 60 * 60 * 1000; // an hour either side of the agenda counts as "on"
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const NICE_STEPS = [1, 2, 5];
+const TICK_SECONDS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+const number = new Intl.NumberFormat();
+const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const regions = 'DisplayNames' in Intl ? new Intl.DisplayNames(undefined, { type: 'region' }) : null;
+
+// --- formatting ----------------------------------------------------------------------------
+
+function duration(seconds) {
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return `${number.format(hours)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
+function countryName(code) {
+  if (!code || code === 'unknown') return 'Unknown';
+  try {
+    return regions ? regions.of(code.toUpperCase()) : code;
+  } catch {
+    return code;
+  }
+}
+
+const share = (part, whole) => (whole ? percent.format(part / whole) : '–');
+
+/** SVG's counterpart of `el`: attributes, and `text` for the text content. */
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined) continue;
+    if (name === 'text') node.textContent = value;
+    else node.setAttribute(name, String(value));
+  }
+  node.append(...children);
+  return node;
+}
+
+/** The smallest 1, 2 or 5 × 10^n step that splits `max` into at most `ticks` parts. */
+function niceStep(max, ticks) {
+  for (let power = 1; ; power *= 10) {
+    for (const base of NICE_STEPS) {
+      if (base * power * ticks >= max) return base * power;
+    }
+  }
+}
+
+// --- charts --------------------------------------------------------------------------------
+// Charts are drawn for the width they have, so their text stays legible on a phone; every
+// chart keeps its data so it can be drawn again when that width changes.
+
+const drawers = new WeakMap();
+
+function chartCanvas(draw) {
+  const canvas = el('div', { class: 'chart__canvas' });
+  drawers.set(canvas, draw);
+  return canvas;
+}
+
+/** Draw every chart whose width changed since it was last drawn (or never drawn). */
+function drawCharts() {
+  for (const canvas of document.querySelectorAll('.chart__canvas')) {
+    const width = Math.floor(canvas.clientWidth);
+    if (!width || Number(canvas.dataset.width) === width) continue;
+    canvas.dataset.width = String(width);
+    canvas.replaceChildren(drawers.get(canvas)(Math.max(width, 240)));
+  }
+}
+
+let resizeTimer;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(drawCharts, 150);
+});
+
+function chartSvg(id, width, height, title, description) {
+  return svg('svg', {
+    class: 'chart__svg', viewBox: `0 0 ${width} ${height}`, width, height,
+    role: 'img', 'aria-labelledby': `${id}-title ${id}-desc`,
+  }, svg('title', { id: `${id}-title`, text: title }), svg('desc', { id: `${id}-desc`, text: description }));
+}
+
+/** A data table only screen readers see: the chart's content, cell by cell. */
+function hiddenTable(caption, headings, rows) {
+  return el('table', { class: 'visually-hidden' },
+    el('caption', { text: caption }),
+    el('thead', {}, el('tr', {}, headings.map((text) => el('th', { scope: 'col', text })))),
+    el('tbody', {}, rows.map(([head, ...cells]) => el('tr', {}, el('th', { scope: 'row', text: head }), cells.map((text) => el('td', { text }))))));
+}
+
+/** X-axis ticks at round local times (every 5 min, 15 min, 1 h ...) across [start, end]. */
+function timeTicks(start, end, count) {
+  const span = (end - start) / 1000;
+  const step = (TICK_SECONDS.find((s) => s * count >= span) || TICK_SECONDS.at(-1)) * 1000;
+  const offset = new Date(start).getTimezoneOffset() * -60000;
+  const ticks = [];
+  for (let t = Math.ceil((start + offset) / step) * step - offset; t <= end; t += step) ticks.push(t);
+  return { ticks, withSeconds: step < 60000 };
+}
+
+function lineChart(id, series, { height, label }) {
+  const points = series.map((p) => ({ t: Date.parse(p.at), n: p.viewers }));
+  const peak = points.reduce((best, p) => (p.n > best.n ? p : best), points[0]);
+  const first = points[0].t;
+  const last = Math.max(points.at(-1).t, first + 60000);
+  const title = `${label}: viewers watching at once, ${formatTime(first)} to ${formatTime(last)}`;
+  const description = `Peak of ${number.format(peak.n)} at ${formatTime(peak.t)}. The same figures follow as a table.`;
+
+  const draw = (width) => {
+    const m = { top: 14, right: 14, bottom: 30, left: 40 };
+    const w = width - m.left - m.right;
+    const h = height - m.top - m.bottom;
+    const yStep = niceStep(Math.max(peak.n, 1), height > 200 ? 5 : 3);
+    const yMax = Math.max(yStep, Math.ceil(peak.n / yStep) * yStep);
+    const x = (t) => m.left + ((t - first) / (last - first)) * w;
+    const y = (n) => m.top + h - (n / yMax) * h;
+    const chart = chartSvg(id, width, height, title, description);
+
+    const grid = svg('g', { class: 'chart__grid', 'aria-hidden': 'true' });
+    for (let n = 0; n <= yMax; n += yStep) {
+      grid.append(
+        svg('line', { x1: m.left, x2: m.left + w, y1: y(n), y2: y(n) }),
+        svg('text', { class: 'chart__label', x: m.left - 6, y: y(n), dy: '0.32em', 'text-anchor': 'end', text: number.format(n) }),
+      );
+    }
+    const { ticks, withSeconds } = timeTicks(first, last, Math.max(2, Math.floor(w / 90)));
+    for (const t of ticks) {
+      grid.append(
+        svg('line', { class: 'chart__tick', x1: x(t), x2: x(t), y1: m.top + h, y2: m.top + h + 5 }),
+        svg('text', { class: 'chart__label', x: x(t), y: m.top + h + 19, 'text-anchor': 'middle', text: withSeconds ? clock.format(t) : formatTime(t) }),
+      );
+    }
+    const line = points.map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.n).toFixed(1)}`).join('');
+    chart.append(
+      grid,
+      svg('path', { class: 'chart__area', d: `${line}L${x(points.at(-1).t).toFixed(1)},${y(0)}L${x(first).toFixed(1)},${y(0)}Z`, 'aria-hidden': 'true' }),
+      svg('path', { class: 'chart__line', d: line, 'aria-hidden': 'true' }),
+      svg('line', { class: 'chart__axis', x1: m.left, x2: m.left + w, y1: y(0), y2: y(0), 'aria-hidden': 'true' }),
+      svg('circle', { class: 'chart__peak', cx: x(peak.t), cy: y(peak.n), r: 4, 'aria-hidden': 'true' }),
+    );
+    return chart;
+  };
+
+  return el('figure', { class: `chart chart--line${height > 200 ? '' : ' chart--small'}` },
+    el('figcaption', { class: 'chart__caption' }, 'Viewers watching at once', el('span', { class: 'muted', text: ` · times in ${timeZone}` })),
+    chartCanvas(draw),
+    hiddenTable(title, ['Time', 'Viewers watching'], points.map((p) => [formatTime(p.t), number.format(p.n)])));
+}
+
+function barChart(id, distribution, label) {
+  const total = distribution.reduce((sum, d) => sum + d.viewers, 0);
+  const top = distribution.reduce((best, d) => (d.viewers > best.viewers ? d : best), distribution[0]);
+  const title = `${label}: how long viewers watched`;
+  const description = `The most viewers, ${number.format(top.viewers)}, watched for ${top.bucket}. The same figures follow as a table.`;
+  const row = 30;
+
+  const draw = (width) => {
+    const m = { left: 80, right: 44 };
+    const height = distribution.length * row + 4;
+    const w = width - m.left - m.right;
+    const max = Math.max(top.viewers, 1);
+    const chart = chartSvg(id, width, height, title, description);
+    distribution.forEach((d, i) => {
+      const middle = i * row + row / 2 + 2;
+      const length = d.viewers ? Math.max(2, (d.viewers / max) * w) : 0;
+      chart.append(svg('g', { 'aria-hidden': 'true' },
+        svg('text', { class: 'chart__label', x: m.left - 8, y: middle, dy: '0.32em', 'text-anchor': 'end', text: d.bucket }),
+        svg('rect', { class: 'chart__bar', x: m.left, y: middle - 9, width: length.toFixed(1), height: 18, rx: 3 }),
+        svg('text', { class: 'chart__value', x: m.left + length + 6, y: middle, dy: '0.32em', text: number.format(d.viewers) })));
+    });
+    return chart;
+  };
+
+  return el('figure', { class: 'chart chart--bars' },
+    el('figcaption', { class: 'chart__caption', text: 'Watch time per viewer' }),
+    chartCanvas(draw),
+    hiddenTable(title, ['Watched for', 'Viewers', 'Share'], distribution.map((d) => [d.bucket, number.format(d.viewers), share(d.viewers, total)])));
+}
+
+// --- report blocks -------------------------------------------------------------------------
+
+function figure(label, value, note) {
+  return el('div', { class: 'figure' },
+    el('dt', { text: label }),
+    el('dd', {}, el('span', { class: 'figure__value', text: value }), note ? el('span', { class: 'figure__note', text: note }) : null));
+}
+
+function audienceFigures(report) {
+  const watchers = report.remote_viewers + report.in_room_viewers;
+  return el('dl', { class: 'figures' },
+    figure('Unique viewers', number.format(report.unique_viewers)),
+    figure('Most watching at once', number.format(report.peak_concurrent), report.peak_at ? `at ${formatTime(report.peak_at)}` : null),
+    figure('Total watch time', duration(report.total_watch_time_seconds)),
+    figure('Median watch time', duration(report.median_watch_time_seconds), 'per viewer'),
+    figure('Watching remotely', number.format(report.remote_viewers), share(report.remote_viewers, watchers)),
+    figure('Watching from the room', number.format(report.in_room_viewers), share(report.in_room_viewers, watchers)),
+    figure('Checked in at the venue', number.format(report.in_room_check_ins), 'scanned the room’s QR code'));
+}
+
+function questionFigures(questions) {
+  return el('dl', { class: 'figures figures--compact' },
+    figure('Questions asked', number.format(questions.asked)),
+    figure('Approved', number.format(questions.approved)),
+    figure('Answered', number.format(questions.answered)),
+    figure('Votes', number.format(questions.votes)));
+}
+
+function countriesTable(id, countries) {
+  const total = countries.reduce((sum, c) => sum + c.viewers, 0);
+  return el('div', { class: 'table-wrap report-table', tabindex: '0', role: 'region', 'aria-labelledby': `${id}-countries`, dataset: { focus: `${id}-countries` } },
+    el('table', { class: 'table' },
+      el('caption', { class: 'visually-hidden', text: 'Viewers by country' }),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'Country' }), el('th', { scope: 'col', class: 'num', text: 'Viewers' }), el('th', { scope: 'col', class: 'num', text: 'Share' }))),
+      el('tbody', {}, countries.map((c) => el('tr', {},
+        el('th', { scope: 'row', text: countryName(c.country) }),
+        el('td', { class: 'num', text: number.format(c.viewers) }),
+        el('td', { class: 'num', text: share(c.viewers, total) }))))));
+}
+
+/** One scope of the report (the whole event, or a session): figures, charts, tables. */
+function reportBody(id, label, report, series, { heading, small }) {
+  const sub = heading + 1;
+  const h = (suffix, text) => el(`h${sub}`, { id: `${id}-${suffix}`, class: 'report__subhead', text });
+  const watched = report.unique_viewers > 0 && series.length > 0;
+  return [
+    h('audience', 'Audience'),
+    audienceFigures(report),
+    watched
+      ? el('div', { class: 'report__charts' },
+        el('section', { class: 'report__wide', 'aria-labelledby': `${id}-time` }, h('time', 'Watching over time'), lineChart(`${id}-line`, series, { height: small ? 170 : 260, label })),
+        el('section', { 'aria-labelledby': `${id}-watch` }, h('watch', 'How long people watched'), barChart(`${id}-bars`, report.watch_time_distribution, label)),
+        el('section', { 'aria-labelledby': `${id}-countries` }, h('countries', 'Where viewers are'), countriesTable(id, report.countries)))
+      : el('p', { class: 'empty', text: 'No one has watched the webcast yet.' }),
+    h('questions', 'Questions and answers'),
+    questionFigures(report.questions),
+  ];
+}
+
+function eventBlock(data) {
+  return el('section', { class: 'card report-scope', 'aria-labelledby': 'event-report-title' },
+    el('h2', { id: 'event-report-title', text: 'Whole event' }),
+    reportBody('event', 'Whole event', data.report, data.series, { heading: 2, small: false }));
+}
+
+function sessionBlock(session) {
+  const id = `session-${session.id}`;
+  return el('section', { class: 'card report-scope report-scope--session', 'aria-labelledby': `${id}-title` },
+    el('h3', { id: `${id}-title`, text: session.title }),
+    el('p', { class: 'report-scope__when muted' },
+      el('time', { datetime: session.starts_at, text: formatTime(session.starts_at) }), '–',
+      el('time', { datetime: session.ends_at, text: formatTime(session.ends_at) }),
+      ` · ${session.room || 'All rooms'}`),
+    reportBody(id, session.title, session.report, session.series, { heading: 3, small: true }));
+}
+
+function render(data) {
+  $('report-generated').textContent = `Figures as of ${formatTime(data.generated_at)}, times in ${timeZone}.`;
+  renderList($('report-event'), [data], {
+    key: () => 'event',
+    build: eventBlock,
+    signature: (d) => JSON.stringify([d.report, d.series]),
+  });
+  renderList($('report-sessions'), data.sessions, {
+    key: (s) => s.id,
+    build: sessionBlock,
+    signature: (s) => JSON.stringify(s),
+  });
+  $('report-sessions').hidden = data.sessions.length === 0;
+  $('sessions-title').hidden = data.sessions.length === 0;
+  drawCharts();
+}
+
+// --- staying live --------------------------------------------------------------------------
+
+const live = { on: null, chosen: false, timer: null, loading: false, updatedAt: null, stopped: false };
+
+function eventIsOn(sessions) {
+  if (!sessions.length) return true;
+  const now = Date.now();
+  const start = Math.min(...sessions.map((s) => Date.parse(s.starts_at)));
+  const end = Math.max(...sessions.map((s) => Date.parse(s.ends_at)));
+  return now >= start - LIVE_MARGIN_MS && now <= end + LIVE_MARGIN_MS;
+}
+
+function showLive(state, text) {
+  $('report-live').dataset.state = state;
+  $('report-live-text').textContent = text;
+}
+
+function showUpdated() {
+  const at = clock.format(live.updatedAt);
+  if (live.on) showLive('live', `Live — updated ${at}`);
+  else showLive('paused', `Paused — updated ${at}`);
+  $('report-live-toggle').setAttribute('aria-pressed', String(live.on));
+}
+
+async function load() {
+  if (live.loading) return;
+  live.loading = true;
+  clearTimeout(live.timer);
+  try {
+    const data = await api('GET', `/events/${encodeURIComponent(slug)}/reports`);
+    if (!live.chosen) live.on = eventIsOn(data.sessions);
+    live.updatedAt = new Date();
+    $('report-error').hidden = true;
+    render(data);
+    showUpdated();
+  } catch (error) {
+    if (error instanceof ApiError && ['not_authenticated', 'forbidden'].includes(error.code)) {
+      live.stopped = true;
+      live.on = false;
+      showLive('error', 'Stopped');
+      $('report-error').textContent = 'Your login has ended, so the report cannot be updated. Log in again and reload this page.';
+      $('report-error').hidden = false;
+      return;
+    }
+    showLive('error', `Could not update at ${clock.format(new Date())}${live.on ? ' — trying again' : ''}`);
+    if (!live.updatedAt) {
+      $('report-error').textContent = errorText(error);
+      $('report-error').hidden = false;
+    }
+  } finally {
+    live.loading = false;
+    schedule();
+  }
+}
+
+function schedule() {
+  clearTimeout(live.timer);
+  if (live.on && !live.stopped && !document.hidden) live.timer = setTimeout(load, REFRESH_SECONDS * 1000);
+}
+
+$('report-live-toggle').addEventListener('click', () => {
+  live.chosen = true;
+  live.on = !live.on;
+  if (live.on) load();
+  else schedule();
+  if (live.updatedAt) showUpdated();
+});
+
+$('report-refresh').addEventListener('click', load);
+$('report-print').addEventListener('click', () => window.print());
+
+// A hidden tab does not poll; it catches up as soon as it is shown again.
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) clearTimeout(live.timer);
+  else if (live.on && !live.stopped) load();
+});
+
+load();
