@@ -1,5 +1,6 @@
 // The viewer page's Watch section: one room's webcast, its status slate, captions, now & next.
 import { api, command, config, el, formatTime } from './common.js';
+import { trackAttendance } from './attendance.js';
 import { Player, choosePlayer } from './player.js';
 
 const STATUS_TEXT = {
@@ -54,6 +55,8 @@ export class Watch {
   /** Take captions and the watched room from `socket` (mode 'viewer' or 'stage'). */
   follow(socket, mode) {
     if (!this.root) return;
+    if (this.stopTracking) this.stopTracking();
+    this.stopTracking = mode === 'viewer' ? trackAttendance(socket) : null;
     this.socket = socket;
     this.mode = mode;
     this.lastSeq = null;

@@ -11,7 +11,7 @@ import jinja2
 import segno
 from aiohttp import web
 
-from server.app_keys import SERVICES
+from server.app_keys import SERVICES, SETTINGS
 from server.domain.errors import DomainError, NotFound
 from server.http.auth import staff_session
 from server.http.middleware import build_csp
@@ -46,7 +46,12 @@ async def render(
     if found:
         actor, csrf = found
         user = {"id": actor.id, "display_name": actor.name, "role": actor.role}
-    config = {"event_slug": None, "csrf_token": found[1] if found else None, "api": "/api/v1"}
+    config = {
+        "event_slug": None,
+        "csrf_token": found[1] if found else None,
+        "api": "/api/v1",
+        "heartbeat_seconds": request.app[SETTINGS].heartbeat_seconds,
+    }
     config.update(context.pop("config", {}))
     event = context.pop("event", None)
     if event is not None:
