@@ -63,6 +63,8 @@ function renderEvent() {
     el('li', {}, el('a', { href: `${base}/moderate`, text: 'Moderate' })),
     el('li', {}, el('a', { href: `${base}/chair`, text: 'Chair' })),
     el('li', {}, el('a', { href: `${base}/webcast`, text: 'Webcast console' })),
+    el('li', {}, el('a', { href: `${base}/reports`, text: 'Reach report' })),
+    el('li', {}, el('a', { href: `${base}/privacy`, text: 'Viewers’ privacy page' })),
     ...e.rooms.flatMap((r) => [
       el('li', {}, el('a', { href: `${base}/stage/${r.id}`, text: `Stage: ${r.name}` })),
       el('li', {}, el('a', { href: `${base}/overlay/${r.id}`, text: `Overlay: ${r.name}` })),

@@ -94,10 +94,11 @@ function chartSvg(id, width, height, title, description) {
 
 /** A data table only screen readers see: the chart's content, cell by cell. */
 function hiddenTable(caption, headings, rows) {
-  return el('table', { class: 'visually-hidden' },
+  // A table is never narrower than its content, so the wrapper is what gets hidden.
+  return el('div', { class: 'visually-hidden' }, el('table', {},
     el('caption', { text: caption }),
     el('thead', {}, el('tr', {}, headings.map((text) => el('th', { scope: 'col', text })))),
-    el('tbody', {}, rows.map(([head, ...cells]) => el('tr', {}, el('th', { scope: 'row', text: head }), cells.map((text) => el('td', { text }))))));
+    el('tbody', {}, rows.map(([head, ...cells]) => el('tr', {}, el('th', { scope: 'row', text: head }), cells.map((text) => el('td', { text })))))));
 }
 
 /** X-axis ticks at round local times (every 5 min, 15 min, 1 h ...) across [start, end]. */
@@ -135,7 +136,7 @@ function lineChart(id, series, { height, label }) {
         svg('text', { class: 'chart__label', x: m.left - 6, y: y(n), dy: '0.32em', 'text-anchor': 'end', text: number.format(n) }),
       );
     }
-    const { ticks, withSeconds } = timeTicks(first, last, Math.max(2, Math.floor(w / 90)));
+    const { ticks, withSeconds } = timeTicks(first, last, Math.max(3, Math.floor(w / 80)));
     for (const t of ticks) {
       grid.append(
         svg('line', { class: 'chart__tick', x1: x(t), x2: x(t), y1: m.top + h, y2: m.top + h + 5 }),
@@ -230,9 +231,13 @@ function countriesTable(id, countries) {
 }
 
 /** One scope of the report (the whole event, or a session): figures, charts, tables. */
-function reportBody(id, label, report, series, { heading, small }) {
+function reportBody(id, label, report, series, { heading, small, startsAt }) {
   const sub = heading + 1;
   const h = (suffix, text) => el(`h${sub}`, { id: `${id}-${suffix}`, class: 'report__subhead', text });
+  const questions = [h('questions', 'Questions and answers'), questionFigures(report.questions)];
+  if (startsAt && Date.parse(startsAt) > Date.now() && !report.unique_viewers) {
+    return [el('p', { class: 'empty', text: `Starts at ${formatTime(startsAt)}: its audience figures appear once it begins.` }), ...questions];
+  }
   const watched = report.unique_viewers > 0 && series.length > 0;
   return [
     h('audience', 'Audience'),
@@ -243,26 +248,25 @@ function reportBody(id, label, report, series, { heading, small }) {
         el('section', { 'aria-labelledby': `${id}-watch` }, h('watch', 'How long people watched'), barChart(`${id}-bars`, report.watch_time_distribution, label)),
         el('section', { 'aria-labelledby': `${id}-countries` }, h('countries', 'Where viewers are'), countriesTable(id, report.countries)))
       : el('p', { class: 'empty', text: 'No one has watched the webcast yet.' }),
-    h('questions', 'Questions and answers'),
-    questionFigures(report.questions),
+    ...questions,
   ];
 }
 
 function eventBlock(data) {
   return el('section', { class: 'card report-scope', 'aria-labelledby': 'event-report-title' },
-    el('h2', { id: 'event-report-title', text: 'Whole event' }),
+    el('h2', { id: 'event-report-title', class: 'report-scope__title', text: 'Whole event' }),
     reportBody('event', 'Whole event', data.report, data.series, { heading: 2, small: false }));
 }
 
 function sessionBlock(session) {
   const id = `session-${session.id}`;
   return el('section', { class: 'card report-scope report-scope--session', 'aria-labelledby': `${id}-title` },
-    el('h3', { id: `${id}-title`, text: session.title }),
+    el('h3', { id: `${id}-title`, class: 'report-scope__title', text: session.title }),
     el('p', { class: 'report-scope__when muted' },
       el('time', { datetime: session.starts_at, text: formatTime(session.starts_at) }), '–',
       el('time', { datetime: session.ends_at, text: formatTime(session.ends_at) }),
       ` · ${session.room || 'All rooms'}`),
-    reportBody(id, session.title, session.report, session.series, { heading: 3, small: true }));
+    reportBody(id, session.title, session.report, session.series, { heading: 3, small: true, startsAt: session.starts_at }));
 }
 
 function render(data) {
@@ -275,7 +279,7 @@ function render(data) {
   renderList($('report-sessions'), data.sessions, {
     key: (s) => s.id,
     build: sessionBlock,
-    signature: (s) => JSON.stringify(s),
+    signature: (s) => JSON.stringify([s, Date.parse(s.starts_at) > Date.now()]),
   });
   $('report-sessions').hidden = data.sessions.length === 0;
   $('sessions-title').hidden = data.sessions.length === 0;
