@@ -17,13 +17,12 @@ from server.domain.agenda_formats import (
     to_ical,
 )
 from server.domain.errors import InvalidInput
-from server.services.changes import Changes
+from server.services.changes import announce_event
 from server.services.context import Actor, Services
 from server.services.views import as_utc, iso
 from server.store import accounts
 from server.store import events as event_store
 from server.store import webcast as webcast_store
-from server.store.database import UnitOfWork
 from server.store.models import AgendaSessionRow, EventRow, RoomRow
 
 ROOM_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
@@ -109,7 +108,7 @@ async def update_event(
             details=fields,
         )
         detail = await event_detail(work.session, row)
-        await _announce(s, work, event.id, detail)
+        await announce_event(work, event.id, s.publisher, detail)
         return detail
 
 
@@ -127,7 +126,9 @@ async def add_room(s: Services, actor: Actor, event: EventRow, slug: str, name: 
                 action="RoomAdded",
                 details={"room_id": room.id, "name": name},
             )
-            await _announce(s, work, event.id, await event_detail(work.session, event))
+            await announce_event(
+                work, event.id, s.publisher, await event_detail(work.session, event)
+            )
             return {"id": room.id, "slug": room.slug, "name": room.name}
     except IntegrityError as error:
         raise InvalidInput("a room with that slug exists", fields={"slug": "taken"}) from error
@@ -152,7 +153,7 @@ async def add_session(
             details={"session_id": row.id, "title": row.title},
         )
         detail = await event_detail(work.session, event)
-        await _announce(s, work, event.id, detail)
+        await announce_event(work, event.id, s.publisher, detail)
     return next(item for item in detail["sessions"] if item["id"] == row.id)
 
 
@@ -202,7 +203,7 @@ async def import_agenda(
         )
         await work.session.flush()
         detail = await event_detail(work.session, event)
-        await _announce(s, work, event.id, detail)
+        await announce_event(work, event.id, s.publisher, detail)
     return {"imported": len(items), "event": detail}
 
 
@@ -293,12 +294,6 @@ async def staff_list(s: Services) -> list[dict[str, Any]]:
             {"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role}
             for u in await accounts.staff_list(session)
         ]
-
-
-async def _announce(s: Services, work: UnitOfWork, event_id: int, detail: dict[str, Any]) -> None:
-    changes = Changes(work, event_id, s.publisher)
-    changes.event_detail(detail)
-    await changes.record()
 
 
 def _check_length_cap(s: Services, fields: dict[str, Any]) -> None:

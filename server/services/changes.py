@@ -117,3 +117,12 @@ async def announce_rooms(
     for room_id in room_ids:
         changes.room(room_id)
     await changes.record()
+
+
+async def announce_event(
+    work: UnitOfWork, event_id: int, publisher: Publisher, detail: dict[str, Any]
+) -> None:
+    """Broadcast the event's new detail (settings, rooms, agenda) once this work commits."""
+    changes = Changes(work, event_id, publisher)
+    changes.event_detail(detail)
+    await changes.record()
