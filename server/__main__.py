@@ -13,9 +13,10 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from server import demo_media
+from server import demo_media, gc_tuning, supervisor
 from server.app import create_app
 from server.demo import seed
+from server.event_loop import new_serving_loop
 from server.realtime.publisher import SocketPublisher
 from server.services import auth, privacy
 from server.services.context import Services
@@ -35,6 +36,19 @@ def main(argv: list[str] | None = None) -> int:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="interface to bind (default from settings)")
         sub.add_argument("--port", type=int, help="port to bind (default from settings)")
+    commands.choices["serve"].add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (above 1 needs PostgreSQL and redis_url)",
+    )
+    commands.choices["serve"].add_argument(
+        "--worker-ports",
+        type=int,
+        metavar="FIRST",
+        help="also give worker i a port of its own, FIRST+i, so a proxy can pin long-polling "
+        "clients to one worker (see docs/deployment.md)",
+    )
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser(
         "purge", help="anonymise the personal data of events past their retention window"
@@ -55,12 +69,18 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config, **_address(args))
         if args.command == "demo":
             settings = _demo_settings(settings)
+        if args.command == "serve":
+            supervisor.check_cluster_settings(settings, args.workers)
     except SettingsError as error:
         print(f"podium: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "serve" and args.workers > 1:
+        return supervisor.serve_workers(
+            settings, args.workers, ACCESS_LOG_FORMAT, args.worker_ports
+        )
     if args.command == "serve":
         _serve(settings)
     elif args.command == "demo":
@@ -90,11 +110,17 @@ ACCESS_LOG_FORMAT = '"%r" %s %b %Tfs'
 
 
 def _serve(settings: Settings) -> None:
+    app = create_app(settings)
+    gc_tuning.tune_for_serving(app)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         access_log_format=ACCESS_LOG_FORMAT,
+        loop=new_serving_loop(settings.event_loop),
+        # After a restart every viewer reconnects within a second or two: with aiohttp's 128
+        # the kernel drops connection attempts, and their retries come seconds later.
+        backlog=4096,
     )
 
 

@@ -261,3 +261,38 @@ class Register(Schema):
     organisation: Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE)] = ""
     accessibility_needs: Annotated[str, StringConstraints(max_length=2000, pattern=MULTI_LINE)] = ""
     consent: bool
+
+
+# --- the viewer page's HTML forms (server/http/viewer_forms.py) -----------------------------
+# Form fields are text: validate these with strict=False so "12" becomes 12; a checkbox
+# sends "on" when ticked and nothing otherwise.
+
+FormToken = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class JoinForm(Schema):
+    form_token: FormToken
+    channel: Literal["remote", "in_room"]
+    display_name: Name | None = None
+
+
+class AskForm(Schema):
+    form_token: FormToken
+    client_id: ClientId
+    text: Text
+    session_id: Id | None = None
+    anonymous: Literal["on"] | None = None
+
+
+class VoteForm(Schema):
+    form_token: FormToken
+    action: Literal["vote", "unvote"]
+
+
+class NameForm(Schema):
+    form_token: FormToken
+    display_name: Name | None = None
+
+
+class ShareViewerToken(Schema):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]

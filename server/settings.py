@@ -25,12 +25,14 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "port": (0, 65535),  # 0 lets the OS pick, which tests use
     "max_request_bytes": (1024, 1_048_576),
     "max_socket_message_bytes": (1024, 1_048_576),
+    "socket_write_buffer_max_bytes": (16_384, 67_108_864),
     "staff_session_hours": (1, 168),
     "question_rate_per_minute": (1, 600),
     "vote_rate_per_minute": (1, 6000),
     "login_rate_per_minute": (1, 600),
     "vote_broadcast_interval_ms": (50, 5000),
     "catchup_max_entries": (10, 100_000),
+    "write_batch_max": (1, 10_000),
     "question_length_cap": (50, 5000),
     "stream_check_seconds": (1, 600),
     "stream_failures_before_switch": (1, 10),
@@ -39,11 +41,19 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "heartbeat_flush_seconds": (1, 300),
     "heartbeat_timeout_seconds": (10, 3600),
     "purge_check_minutes": (1, 1440),
+    "viewer_count_seconds": (1, 60),
+    "webrtc_max_watchers": (0, 10_000),
+    "webrtc_hls_segment_seconds": (1, 10),
 }
+REDIS_SCHEMES = frozenset({"redis", "rediss", "unix", "redis+sentinel"})
 CHOICES: dict[str, tuple[str, ...]] = {
     "cookie_secure": ("auto", "always", "never"),
     "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
+    "event_loop": ("auto", "uvloop", "asyncio"),
+    "webrtc_hls": ("off", "on"),
+    "webrtc_hls_preset": ("ultrafast", "superfast", "veryfast"),
 }
+ICE_SCHEMES = ("stun:", "turn:", "turns:")
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,9 @@ class Settings:
     secret_key: str
     max_request_bytes: int
     max_socket_message_bytes: int
+    socket_write_buffer_max_bytes: int
+    redis_url: str
+    redis_channel: str
     staff_session_hours: int
     cookie_secure: str
     question_rate_per_minute: int
@@ -64,6 +77,7 @@ class Settings:
     login_rate_per_minute: int
     vote_broadcast_interval_ms: int
     catchup_max_entries: int
+    write_batch_max: int
     question_length_cap: int
     stream_check_seconds: int
     stream_failures_before_switch: int
@@ -72,7 +86,16 @@ class Settings:
     heartbeat_flush_seconds: int
     heartbeat_timeout_seconds: int
     purge_check_minutes: int
+    viewer_count_seconds: int
+    webrtc_max_watchers: int
+    webrtc_ice_urls: tuple[str, ...]
+    webrtc_ice_username: str
+    webrtc_ice_credential: str
+    webrtc_hls: str
+    webrtc_hls_segment_seconds: int
+    webrtc_hls_preset: str
     log_level: str
+    event_loop: str
 
     @property
     def effective_public_url(self) -> str:
@@ -119,6 +142,7 @@ def load_settings(
         _require_known(key, values)
         values[key] = value
     values["allowed_origins"] = tuple(values["allowed_origins"])
+    values["webrtc_ice_urls"] = tuple(values["webrtc_ice_urls"])
     return _validated(Settings(**values))
 
 
@@ -190,6 +214,13 @@ def _validated(settings: Settings) -> Settings:
     for origin in settings.allowed_origins:
         if origin == "*" or urlsplit(origin).scheme not in {"http", "https"}:
             raise SettingsError(f"allowed origin {origin!r} must be an explicit http(s) origin")
+    for url in settings.webrtc_ice_urls:
+        if not url.startswith(ICE_SCHEMES):
+            raise SettingsError(f"ICE server {url!r} must start with stun:, turn: or turns:")
+    if settings.redis_url and urlsplit(settings.redis_url).scheme not in REDIS_SCHEMES:
+        raise SettingsError(f"redis_url must start with one of {sorted(REDIS_SCHEMES)}")
+    if not settings.redis_channel:
+        raise SettingsError("redis_channel must not be empty")
     if settings.public_url and urlsplit(settings.public_url).scheme not in {"http", "https"}:
         raise SettingsError("public_url must start with http:// or https://")
     return settings

@@ -1,14 +1,15 @@
 // The organiser page: events, their settings, rooms, agenda, staff, statistics and audit log.
 import { ApiError, REJECT_REASONS, api, el, errorText, formatDateTime, formatTime, handleForm, notify } from './common.js';
+import { t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null; // the event detail being managed
 
-const ROLES = { admin: 'Organiser (admin)', moderator: 'Moderator', chair: 'Panel chair' };
-const KINDS = { keynote: 'Keynote', workshop: 'Workshop', panel: 'Panel', unconference: 'Unconference', break: 'Break', other: 'Other' };
+const ROLES = { admin: t('Organiser (admin)'), moderator: t('Moderator'), chair: t('Panel chair') };
+const KINDS = { keynote: t('Keynote'), workshop: t('Workshop'), panel: t('Panel'), unconference: t('Unconference'), break: t('Break'), other: t('Other') };
 const STAT_LABELS = {
-  received: 'Received', pending: 'Pending', approved: 'Approved', answered: 'Answered',
-  rejected: 'Rejected', withdrawn: 'Withdrawn', merged: 'Merged',
+  received: t('Received'), pending: t('Pending'), approved: t('Approved'), answered: t('Answered'),
+  rejected: t('Rejected'), withdrawn: t('Withdrawn'), merged: t('Merged'),
 };
 const path = (slug) => `/events/${encodeURIComponent(slug)}`;
 
@@ -21,7 +22,7 @@ function renderEventList(events) {
   const list = $('admin-events');
   list.replaceChildren(...(events.length ? events.map((e) => el('li', {},
     el('button', { type: 'button', class: 'link-button', dataset: { event: e.slug }, text: e.title, 'aria-current': current && current.slug === e.slug ? 'true' : null }),
-    ' ', el('span', { class: 'muted', text: `/${e.slug}` }))) : [el('li', { class: 'empty', text: 'No events yet.' })]));
+    ' ', el('span', { class: 'muted', text: `/${e.slug}` }))) : [el('li', { class: 'empty', text: t('No events yet.') })]));
 }
 
 $('admin-events').addEventListener('click', (event) => {
@@ -54,22 +55,55 @@ async function openEvent(slug, focus) {
   }
 }
 
+/** The QR code and short link people use to open the viewer page (server/http/join_links.py). */
+async function renderJoinCard(e) {
+  let link;
+  try {
+    const response = await fetch(`/e/${encodeURIComponent(e.slug)}/join-link.json`, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(String(response.status));
+    link = await response.json();
+  } catch {
+    $('join-card').hidden = true;
+    return;
+  }
+  if (current !== e) return; // another event was opened meanwhile
+  $('join-qr').src = link.qr;
+  $('join-qr').alt = t('QR code that opens the viewer page of %(event)s: %(url)s', { event: e.title, url: link.viewer_url });
+  $('join-url').href = link.url;
+  $('join-url').textContent = link.display;
+  $('join-copied').textContent = '';
+  $('join-card').hidden = false;
+}
+
+$('join-copy').addEventListener('click', async () => {
+  const link = $('join-url');
+  try {
+    await navigator.clipboard.writeText(link.href);
+    $('join-copied').textContent = t('Copied: %(url)s', { url: link.textContent });
+  } catch {
+    // No clipboard (a page served over plain HTTP): select the link text to copy by hand.
+    window.getSelection().selectAllChildren(link);
+    $('join-copied').textContent = t('Press Ctrl+C (or ⌘+C) to copy the selected link.');
+  }
+});
+
 function renderEvent() {
   const e = current;
   $('manage-title').textContent = e.title;
   const base = `/e/${e.slug}`;
   $('event-links').replaceChildren(
-    el('li', {}, el('a', { href: base, text: 'Viewer page' })),
-    el('li', {}, el('a', { href: `${base}/moderate`, text: 'Moderate' })),
-    el('li', {}, el('a', { href: `${base}/chair`, text: 'Chair' })),
-    el('li', {}, el('a', { href: `${base}/webcast`, text: 'Webcast console' })),
-    el('li', {}, el('a', { href: `${base}/reports`, text: 'Reach report' })),
-    el('li', {}, el('a', { href: `${base}/privacy`, text: 'Viewers’ privacy page' })),
+    el('li', {}, el('a', { href: base, text: t('Viewer page') })),
+    el('li', {}, el('a', { href: `${base}/moderate`, text: t('Moderate') })),
+    el('li', {}, el('a', { href: `${base}/chair`, text: t('Chair') })),
+    el('li', {}, el('a', { href: `${base}/webcast`, text: t('Webcast console') })),
+    el('li', {}, el('a', { href: `${base}/reports`, text: t('Reach report') })),
+    el('li', {}, el('a', { href: `${base}/privacy`, text: t('Viewers’ privacy page') })),
     ...e.rooms.flatMap((r) => [
-      el('li', {}, el('a', { href: `${base}/stage/${r.id}`, text: `Stage: ${r.name}` })),
-      el('li', {}, el('a', { href: `${base}/overlay/${r.id}`, text: `Overlay: ${r.name}` })),
+      el('li', {}, el('a', { href: `${base}/stage/${r.id}`, text: t('Stage: %(room)s', { room: r.name }) })),
+      el('li', {}, el('a', { href: `${base}/overlay/${r.id}`, text: t('Overlay: %(room)s', { room: r.name }) })),
     ]),
   );
+  renderJoinCard(e);
   const form = $('settings-form');
   form.elements.title.value = e.title;
   form.elements.description.value = e.description || '';
@@ -80,9 +114,9 @@ function renderEvent() {
 
   $('room-list').replaceChildren(...(e.rooms.length
     ? e.rooms.map((r) => el('li', {}, el('strong', { text: r.name }), ' ', el('span', { class: 'muted', text: `(${r.slug}, id ${r.id})` })))
-    : [el('li', { class: 'empty', text: 'No rooms yet. Add the stages questions will be put on.' })]));
+    : [el('li', { class: 'empty', text: t('No rooms yet. Add the stages questions will be put on.') })]));
   const roomSelect = $('ss-room');
-  roomSelect.replaceChildren(el('option', { value: '', text: 'No room' }), ...e.rooms.map((r) => el('option', { value: String(r.id), text: r.name })));
+  roomSelect.replaceChildren(el('option', { value: '', text: t('No room') }), ...e.rooms.map((r) => el('option', { value: String(r.id), text: r.name })));
 
   const roomName = (id) => (e.rooms.find((r) => r.id === id) || {}).name;
   $('session-list').replaceChildren(...(e.sessions.length
@@ -90,7 +124,7 @@ function renderEvent() {
       el('p', { class: 'agenda__time' }, el('time', { datetime: s.starts_at, text: formatDateTime(s.starts_at) }), '–', el('time', { datetime: s.ends_at, text: formatTime(s.ends_at) })),
       el('p', { class: 'agenda__title', text: s.title }),
       el('p', { class: 'agenda__room', text: [KINDS[s.kind] || s.kind, roomName(s.room_id)].filter(Boolean).join(' · ') })))
-    : [el('li', { class: 'empty', text: 'No sessions yet.' })]));
+    : [el('li', { class: 'empty', text: t('No sessions yet.') })]));
 }
 
 handleForm($('create-event-form'), async (form) => {
@@ -99,7 +133,7 @@ handleForm($('create-event-form'), async (form) => {
   if (text(form, 'timezone')) body.timezone = text(form, 'timezone');
   const created = await api('POST', '/events', body);
   form.reset();
-  notify(`Event "${created.title}" created.`);
+  notify(t('Event “%(title)s” created.', { title: created.title }));
   await refreshEvents();
   openEvent(created.slug, true);
 });
@@ -117,13 +151,13 @@ handleForm($('settings-form'), async (form) => {
   renderEvent();
   refreshEvents();
   refreshInsights();
-  notify('Settings saved.');
+  notify(t('Settings saved.'));
 });
 
 handleForm($('room-form'), async (form) => {
   const room = await api('POST', `${path(current.slug)}/rooms`, { slug: text(form, 'slug'), name: text(form, 'name') });
   form.reset();
-  notify(`Room "${room.name}" added.`);
+  notify(t('Room “%(room)s” added.', { room: room.name }));
   await openEvent(current.slug, false);
 });
 
@@ -152,7 +186,7 @@ handleForm($('session-form'), async (form) => {
   };
   await api('POST', `${path(current.slug)}/sessions`, body);
   form.reset();
-  notify('Session added to the agenda.');
+  notify(t('Session added to the agenda.'));
   await openEvent(current.slug, false);
 });
 
@@ -173,7 +207,7 @@ async function refreshInsights() {
 function renderStats(stats) {
   const entries = Object.entries(STAT_LABELS).map(([key, label]) => el('div', {}, el('dt', { text: label }), el('dd', { text: stats[key] ?? 0 })));
   for (const [reason, count] of Object.entries(stats.rejected_by_reason || {})) {
-    entries.push(el('div', {}, el('dt', { text: `Rejected: ${(REJECT_REASONS[reason] || reason).toLowerCase()}` }), el('dd', { text: count })));
+    entries.push(el('div', {}, el('dt', { text: t('Rejected: %(reason)s', { reason: (REJECT_REASONS[reason] || reason).toLowerCase() }) }), el('dd', { text: count })));
   }
   $('stats').replaceChildren(...entries);
 }
@@ -181,7 +215,7 @@ function renderStats(stats) {
 function renderAudit(entries) {
   const body = $('audit-body');
   if (!entries.length) {
-    body.replaceChildren(el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'Nothing has happened yet.' })));
+    body.replaceChildren(el('tr', {}, el('td', { colspan: '5', class: 'muted', text: t('Nothing has happened yet.') })));
     return;
   }
   body.replaceChildren(...entries.map((entry) => el('tr', {},
@@ -199,7 +233,7 @@ function describeDetails(details) {
 
 $('refresh-stats').addEventListener('click', () => {
   refreshInsights();
-  notify('Statistics and audit log refreshed.');
+  notify(t('Statistics and audit log refreshed.'));
 });
 
 // --- staff ------------------------------------------------------------------------------
@@ -218,7 +252,7 @@ async function refreshStaff() {
 handleForm($('staff-form'), async (form) => {
   const password = form.elements.password.value;
   if (password.length < 10) {
-    throw new ApiError({ code: 'invalid_input', message: 'The password needs at least 10 characters.', fields: { password: 'at least 10 characters' } });
+    throw new ApiError({ code: 'invalid_input', message: t('The password needs at least 10 characters.'), fields: { password: t('at least 10 characters') } });
   }
   const created = await api('POST', '/staff', {
     username: text(form, 'username'),
@@ -227,7 +261,7 @@ handleForm($('staff-form'), async (form) => {
     display_name: optional(text(form, 'display_name')),
   });
   form.reset();
-  notify(`Account "${created.username}" created.`);
+  notify(t('Account “%(username)s” created.', { username: created.username }));
   refreshStaff();
 });
 

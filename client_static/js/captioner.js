@@ -1,5 +1,7 @@
 // The captioner page: a caption token, then one line per Enter, live to the room's viewers.
 import { ApiError, command, connect, el, errorText, notify, showConnection } from './common.js';
+import { t } from './i18n.js';
+import { LowDelayView, refusalText } from './whep.js';
 
 const TOKEN_KEY = 'podium.captioner.token';
 const KEEP_SENT = 100;
@@ -14,6 +16,7 @@ function start() {
     $('token-panel').hidden = true;
     $('write-panel').hidden = false;
     text.focus();
+    command(socket, 'room', {}).then(showRoomWatch, () => {});
   });
   socket.on('connect_error', (error) => {
     if (!error.data || !error.data.code) return; // a network problem: the client retries by itself
@@ -22,7 +25,47 @@ function start() {
   });
 }
 
+// The captioner's token also lets them watch their room with sub-second delay, so the
+// captions can keep up with the speakers rather than with the HLS delay.
+let room = null;
+const roomView = new LowDelayView($('room-watch-box'), {
+  name: t('Room picture'),
+  onLost: () => stopWatching(t('The room’s picture stopped.'), true),
+});
+
+function showRoomWatch(captioned) {
+  room = captioned;
+  $('room-watch').hidden = false;
+}
+
+async function startWatching() {
+  $('room-watch-toggle').setAttribute('aria-pressed', 'true');
+  $('room-watch-status').textContent = t('Connecting…');
+  try {
+    const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` };
+    roomView.headers = headers;
+    await roomView.start(room.whep);
+    $('room-watch-status').textContent = t('Watching %(room)s live.', { room: room.name });
+  } catch (error) {
+    stopWatching(refusalText(error));
+  }
+}
+
+function stopWatching(message, byServer = false) {
+  roomView.stop({ ended: byServer });
+  $('room-watch-toggle').setAttribute('aria-pressed', 'false');
+  $('room-watch-status').textContent = message;
+}
+
+$('room-watch-toggle').addEventListener('click', () => {
+  if ($('room-watch-toggle').getAttribute('aria-pressed') === 'true') stopWatching(t('Stopped watching.'));
+  else startWatching();
+});
+
 function stop() {
+  if (room) stopWatching('');
+  room = null;
+  $('room-watch').hidden = true;
   socket?.disconnect();
   socket = null;
   sessionStorage.removeItem(TOKEN_KEY);
@@ -45,7 +88,7 @@ $('token-form').addEventListener('submit', (event) => {
   $('token-error').hidden = true;
   $('token').removeAttribute('aria-invalid');
   if (!token.startsWith('cap_')) {
-    showTokenError('A caption token starts with cap_. Paste the whole token the organiser gave you.');
+    showTokenError(t('A caption token starts with cap_. Paste the whole token the organiser gave you.'));
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
@@ -66,7 +109,7 @@ async function send() {
     const sent = await command(socket, 'caption', { text: line });
     record(el('li', {}, el('span', { class: 'sent-lines__seq', text: `#${sent.seq}` }), el('span', { text: sent.text })));
   } catch (error) {
-    record(el('li', {}, el('span', { class: 'sent-lines__seq', text: 'Not sent' }),
+    record(el('li', {}, el('span', { class: 'sent-lines__seq', text: t('Not sent') }),
       el('span', {}, el('span', { class: 'sent-lines__error', text: `${errorText(error)} ` }), line)));
     notify(errorText(error), 'error');
     if (!text.value) text.value = line; // give it back to retry, unless a new line is under way

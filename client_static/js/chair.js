@@ -1,6 +1,8 @@
 // The chair console: pick approved questions into a room's running order, put one on stage.
 import { announce, config, el, notify, renderList, tryCommand } from './common.js';
+import { t } from './i18n.js';
 import { StaffState, forwardControl, panelsKey, questionHead, shorten } from './staff.js';
+import { StaffRoomWatch } from './whep.js';
 
 const $ = (id) => document.getElementById(id);
 const roomSelect = $('room-select');
@@ -12,10 +14,12 @@ let dragging = null;
 
 const store = new StaffState('/chair', (entry) => {
   if (entry && entry.type === 'stage' && String(entry.room_id) === roomId) {
-    announce(entry.question ? `On stage now: ${entry.question.text}` : 'The stage is clear.');
+    announce(entry.question ? t('On stage now: %(text)s', { text: entry.question.text }) : t('The stage is clear.'));
   }
   if (!dragging) render();
+  roomWatch.update(store.event, store.rooms);
 });
+const roomWatch = new StaffRoomWatch($('room-watch'));
 const socket = store.socket;
 
 function updateLinks() {
@@ -33,7 +37,7 @@ roomSelect.addEventListener('change', () => {
   window.history.replaceState(null, '', url);
   updateLinks();
   render();
-  announce(`Showing ${store.roomName(roomId)}.`);
+  announce(t('Showing %(room)s.', { room: store.roomName(roomId) }));
 });
 
 function render() {
@@ -52,22 +56,22 @@ function renderStage() {
   if (body.dataset.sig === sig && body.childElementCount) return;
   body.dataset.sig = sig;
   if (!q) {
-    body.replaceChildren(el('p', { class: 'empty', text: 'Nothing is on stage. Choose a question from the running order.' }));
+    body.replaceChildren(el('p', { class: 'empty', text: t('Nothing is on stage. Choose a question from the running order.') }));
     return;
   }
   const hadFocus = body.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
   body.replaceChildren(
     el('p', { class: 'on-stage__text', text: q.text }),
-    el('p', { class: 'muted', text: q.author ? `— ${q.author}` : 'Anonymous question' }),
+    el('p', { class: 'muted', text: q.author ? `— ${q.author}` : t('Anonymous question') }),
     el('div', { class: 'actions' },
       el('button', {
         type: 'button', class: 'button button--primary', dataset: { focus: 'answered' },
-        onclick: () => run('mark_answered', { question_id: q.id }, 'Marked answered.'),
-      }, 'Mark answered'),
+        onclick: () => run('mark_answered', { question_id: q.id }, t('Marked answered.')),
+      }, t('Mark answered')),
       el('button', {
         type: 'button', class: 'button', dataset: { focus: 'send-back' },
-        onclick: () => run('send_back', { question_id: q.id }, 'Sent back to the running order.'),
-      }, 'Send back')));
+        onclick: () => run('send_back', { question_id: q.id }, t('Sent back to the running order.')),
+      }, t('Send back'))));
   if (hadFocus) body.querySelector(`[data-focus="${hadFocus}"]`)?.focus();
 }
 
@@ -92,12 +96,12 @@ function renderApproved() {
       el('div', { class: 'actions' },
         el('button', {
           type: 'button', class: 'button button--primary button--small', dataset: { focus: `queue-${q.id}` },
-          onclick: () => run('queue_question', { question_id: q.id, room_id: Number(roomId) }, 'Added to the running order.'),
-        }, 'Add to running order', el('span', { class: 'visually-hidden', text: `: ${shorten(q.text, 40)}` })),
+          onclick: () => run('queue_question', { question_id: q.id, room_id: Number(roomId) }, t('Added to the running order.')),
+        }, t('Add to running order'), el('span', { class: 'visually-hidden', text: `: ${shorten(q.text, 40)}` })),
         el('button', {
           type: 'button', class: 'button button--small', dataset: { focus: `stage-${q.id}` },
-          onclick: () => run('put_on_stage', { question_id: q.id, room_id: Number(roomId) }, 'Put on stage.'),
-        }, 'Put on stage now', el('span', { class: 'visually-hidden', text: `: ${shorten(q.text, 40)}` })),
+          onclick: () => run('put_on_stage', { question_id: q.id, room_id: Number(roomId) }, t('Put on stage.')),
+        }, t('Put on stage now'), el('span', { class: 'visually-hidden', text: `: ${shorten(q.text, 40)}` })),
         forwardControl(store, q))),
   });
 }
@@ -119,7 +123,7 @@ function renderOrder() {
 
 function orderItem({ q, index, last }) {
   const label = shorten(q.text, 40);
-  const handle = el('span', { class: 'drag-handle', 'aria-hidden': 'true', title: 'Drag to reorder', text: '⋮⋮' });
+  const handle = el('span', { class: 'drag-handle', 'aria-hidden': 'true', title: t('Drag to reorder'), text: '⋮⋮' });
   handle.addEventListener('pointerdown', (event) => startDrag(event, q.id));
   return el('li', { class: 'card staff-question order-item' },
     handle,
@@ -130,20 +134,20 @@ function orderItem({ q, index, last }) {
       el('div', { class: 'actions' },
         el('button', {
           type: 'button', class: 'button button--primary button--small', dataset: { focus: `stage-${q.id}` },
-          onclick: () => run('put_on_stage', { question_id: q.id, room_id: Number(roomId) }, 'Put on stage.'),
-        }, 'Put on stage', el('span', { class: 'visually-hidden', text: `: ${label}` })),
+          onclick: () => run('put_on_stage', { question_id: q.id, room_id: Number(roomId) }, t('Put on stage.')),
+        }, t('Put on stage'), el('span', { class: 'visually-hidden', text: `: ${label}` })),
         el('button', {
           type: 'button', class: 'button button--small', disabled: index === 0, dataset: { focus: `up-${q.id}` },
           onclick: () => move(q.id, index - 1),
-        }, 'Move up', el('span', { class: 'visually-hidden', text: `: ${label}` })),
+        }, t('Move up'), el('span', { class: 'visually-hidden', text: `: ${label}` })),
         el('button', {
           type: 'button', class: 'button button--small', disabled: last, dataset: { focus: `down-${q.id}` },
           onclick: () => move(q.id, index + 1),
-        }, 'Move down', el('span', { class: 'visually-hidden', text: `: ${label}` })),
+        }, t('Move down'), el('span', { class: 'visually-hidden', text: `: ${label}` })),
         el('button', {
           type: 'button', class: 'button button--quiet button--small', dataset: { focus: `remove-${q.id}` },
-          onclick: () => run('unqueue_question', { question_id: q.id }, 'Removed from the running order.'),
-        }, 'Remove', el('span', { class: 'visually-hidden', text: `: ${label}` })),
+          onclick: () => run('unqueue_question', { question_id: q.id }, t('Removed from the running order.')),
+        }, t('Remove'), el('span', { class: 'visually-hidden', text: `: ${label}` })),
         forwardControl(store, q))));
 }
 
@@ -159,7 +163,7 @@ async function move(questionId, position) {
   const button = document.querySelector(`[data-focus="${position === 0 ? 'down' : 'up'}-${questionId}"]`);
   if (document.activeElement === document.body || document.activeElement?.disabled) button?.focus();
   const ok = await tryCommand(socket, 'reorder_question', { room_id: Number(roomId), question_id: questionId, position });
-  if (ok !== undefined) announce(`Moved to position ${position + 1} of ${ids.length}.`);
+  if (ok !== undefined) announce(t('Moved to position %(position)s of %(count)s.', { position: position + 1, count: ids.length }));
 }
 
 async function run(name, payload, done) {
@@ -214,4 +218,4 @@ function startDrag(event, questionId) {
 
 $('approved-sort').addEventListener('change', renderApproved);
 updateLinks();
-if (!roomId) notify('This event has no rooms yet.', 'error');
+if (!roomId) notify(t('This event has no rooms yet.'), 'error');

@@ -1,5 +1,6 @@
 // Check-in page, opened from the stage screen's QR code: counts a delegate as in the room.
 import { api, command, config, connect, errorText } from './common.js';
+import { t } from './i18n.js';
 
 const slug = config.event_slug;
 const TOKEN_KEY = `podium.viewer.${slug}`;
@@ -19,7 +20,7 @@ async function viewerToken() {
 }
 
 function fail(error) {
-  $('checkin-status').textContent = 'We could not check you in.';
+  $('checkin-status').textContent = t('We could not check you in.');
   $('checkin-error').textContent = errorText(error);
   $('checkin-error').hidden = false;
 }
@@ -34,12 +35,12 @@ async function checkIn() {
   }
   socket.on('connect_error', () => {
     localStorage.removeItem(TOKEN_KEY); // a token from an erased or old session: start afresh
-    fail({ message: 'Please reload the page to try again' });
+    fail({ message: t('Please reload the page to try again.') });
   });
   socket.on('connect', async () => {
     try {
       await command(socket, 'check_in', { room_id: config.room_id });
-      $('checkin-status').textContent = "You're checked in. Thank you!";
+      $('checkin-status').textContent = t("You're checked in. Thank you!");
     } catch (error) {
       fail(error);
     } finally {

@@ -1,4 +1,7 @@
 // Shared helpers for every page: config, DOM building, announcements, HTTP and socket calls.
+import { locale, t, tn } from './i18n.js';
+
+export { locale, t, tn };
 
 export const config = JSON.parse(document.getElementById('podium-config').textContent);
 
@@ -46,7 +49,7 @@ export function notify(message, kind = 'info') {
 }
 
 export class ApiError extends Error {
-  constructor({ code = 'internal', message = 'Something went wrong.', fields = {}, retry_after } = {}) {
+  constructor({ code = 'internal', message = t('Something went wrong.'), fields = {}, retry_after } = {}) {
     super(message);
     this.code = code;
     this.fields = fields || {};
@@ -54,14 +57,21 @@ export class ApiError extends Error {
   }
 }
 
+const CODE_TEXT = {
+  viewer_blocked: () => t('The moderators have paused your ability to ask questions at this event.'),
+};
+
 /** A sentence a person can act on, from an error of the API or the network. */
 export function errorText(error) {
-  if (!(error instanceof ApiError)) return 'Could not reach the server. Check your connection and try again.';
+  if (!(error instanceof ApiError)) return t('Could not reach the server. Check your connection and try again.');
   if (error.code === 'rate_limited') {
-    const wait = error.retryAfter ? ` Try again in ${Math.ceil(error.retryAfter)} seconds.` : '';
-    return `You're going a little fast.${wait}`;
+    if (!error.retryAfter) return t("You're going a little fast.");
+    const seconds = Math.ceil(error.retryAfter);
+    return tn("You're going a little fast. Try again in %(num)s second.", "You're going a little fast. Try again in %(num)s seconds.", seconds);
   }
-  const message = error.message || 'Something went wrong.';
+  // The API speaks English; the errors a person meets most often are said in their language.
+  if (CODE_TEXT[error.code]) return CODE_TEXT[error.code]();
+  const message = error.message || t('Something went wrong.');
   const text = message.charAt(0).toUpperCase() + message.slice(1);
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
@@ -87,24 +97,30 @@ async function request(method, path, body, type) {
     throw new Error('network');
   }
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(data.error || { message: `The server answered ${response.status}.` });
+  if (!response.ok) throw new ApiError(data.error || { message: t('The server answered %(status)s.', { status: response.status }) });
   return data;
 }
 
+// After a server restart every viewer reconnects at once: a short first wait brings them
+// back soon, and the random ±50 % and the low cap spread them over the next seconds rather
+// than in waves (socket.io-client's defaults, 1 s doubling to 5 s, leave the last for ~8 s).
+// bench/ reconnects its viewers with the same values: keep them in step.
+const RECONNECT = { reconnectionDelay: 500, reconnectionDelayMax: 2000, randomizationFactor: 0.5 };
+
 /** Connect to a Socket.IO namespace (the vendored client defines the global `io`). */
 export function connect(namespace, auth) {
-  return window.io(namespace, { auth, transports: ['websocket', 'polling'] });
+  return window.io(namespace, { auth, transports: ['websocket', 'polling'], ...RECONNECT });
 }
 
 /** Emit a command and resolve with its `data`, or reject with an ApiError. */
 export function command(socket, name, payload) {
   return new Promise((resolve, reject) => {
     if (!socket.connected) {
-      reject(new ApiError({ code: 'offline', message: 'Not connected right now. Please wait a moment and try again.' }));
+      reject(new ApiError({ code: 'offline', message: t('Not connected right now. Please wait a moment and try again.') }));
       return;
     }
     socket.timeout(15000).emit(name, payload, (timeoutError, ack) => {
-      if (timeoutError) reject(new ApiError({ code: 'timeout', message: 'The server did not answer in time. Please try again.' }));
+      if (timeoutError) reject(new ApiError({ code: 'timeout', message: t('The server did not answer in time. Please try again.') }));
       else if (ack && ack.ok) resolve(ack.data);
       else reject(new ApiError(ack && ack.error));
     });
@@ -127,14 +143,15 @@ export function showConnection(socket, node) {
   const text = node.querySelector('.connection__text');
   node.hidden = false;
   const set = (state, label) => { node.dataset.state = state; text.textContent = label; };
-  socket.on('connect', () => set('live', 'Live'));
-  socket.on('disconnect', () => set('offline', 'Reconnecting…'));
-  socket.io.on('reconnect_attempt', () => set('offline', 'Reconnecting…'));
-  socket.on('connect_error', () => set('offline', 'Connection problem, retrying…'));
+  socket.on('connect', () => set('live', t('Live')));
+  socket.on('disconnect', () => set('offline', t('Reconnecting…')));
+  socket.io.on('reconnect_attempt', () => set('offline', t('Reconnecting…')));
+  socket.on('connect_error', () => set('offline', t('Connection problem, retrying…')));
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+// In the page's language, in the reader's own time zone.
+const timeFormat = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' });
+const dateTimeFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
 
 export const formatTime = (iso) => timeFormat.format(new Date(iso));
 export const formatDateTime = (iso) => dateTimeFormat.format(new Date(iso));
@@ -148,31 +165,31 @@ export function localiseTimes(root = document) {
 }
 
 export const REJECT_REASONS = {
-  off_topic: 'Off topic',
-  duplicate: 'Duplicate',
-  inappropriate: 'Inappropriate',
-  personal_data: 'Contains personal data',
-  answered: 'Already answered',
-  other: 'Other',
+  off_topic: t('Off topic'),
+  duplicate: t('Duplicate'),
+  inappropriate: t('Inappropriate'),
+  personal_data: t('Contains personal data'),
+  answered: t('Already answered'),
+  other: t('Other'),
 };
 
 export const FLAG_TEXT = {
-  profanity: 'Contains profanity',
-  email: 'Contains an e-mail address',
-  phone: 'Contains a phone number',
+  profanity: t('Contains profanity'),
+  email: t('Contains an e-mail address'),
+  phone: t('Contains a phone number'),
 };
 
 /** The badge (label, modifier) a question's state shows in lists, or null for none. */
 export function stateBadge(state) {
   return {
-    pending: ['Pending', 'pending'],
-    approved: ['Approved', 'approved'],
-    queued: ['In running order', 'queued'],
-    on_stage: ['On stage now', 'live'],
-    answered: ['Answered', 'answered'],
-    rejected: ['Rejected', 'rejected'],
-    withdrawn: ['Withdrawn', 'muted'],
-    merged: ['Merged', 'muted'],
+    pending: [t('Pending'), 'pending'],
+    approved: [t('Approved'), 'approved'],
+    queued: [t('In running order'), 'queued'],
+    on_stage: [t('On stage now'), 'live'],
+    answered: [t('Answered'), 'answered'],
+    rejected: [t('Rejected'), 'rejected'],
+    withdrawn: [t('Withdrawn'), 'muted'],
+    merged: [t('Merged'), 'muted'],
   }[state] || null;
 }
 
@@ -181,7 +198,7 @@ export function badge(state) {
   return found ? el('span', { class: `badge badge--${found[1]}`, text: found[0] }) : null;
 }
 
-export const authorName = (question) => question.author || 'Anonymous';
+export const authorName = (question) => question.author || t('Anonymous');
 
 /**
  * Make `list` show `items` in order, one child per item keyed by `key(item)`.

@@ -1,4 +1,5 @@
 import { api, clearFieldErrors, config, showFieldErrors } from './common.js';
+import { t } from './i18n.js';
 
 const form = document.getElementById('login-form');
 const summary = document.getElementById('login-error');
@@ -9,7 +10,7 @@ form.addEventListener('submit', async (event) => {
   const username = form.elements.username.value.trim();
   const password = form.elements.password.value;
   if (!username || !password) {
-    summary.textContent = 'Enter your username and password.';
+    summary.textContent = t('Enter your username and password.');
     summary.hidden = false;
     (username ? form.elements.password : form.elements.username).focus();
     return;

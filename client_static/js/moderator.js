@@ -1,6 +1,8 @@
 // The moderator console: every question live, with approve, reject, edit, star, merge, block.
 import { FLAG_TEXT, REJECT_REASONS, announce, el, notify, renderList, tryCommand } from './common.js';
+import { t } from './i18n.js';
 import { StaffState, forwardControl, panelsKey, questionHead, shorten } from './staff.js';
+import { StaffRoomWatch } from './whep.js';
 
 const TABS = {
   pending: (q) => q.state === 'pending',
@@ -22,18 +24,22 @@ const ui = {
 const store = new StaffState('/moderator', (entry) => {
   if (entry === null) fillSessionFilter();
   if (entry && entry.type === 'question' && entry.causes && entry.causes.includes('QuestionSubmitted')) {
-    announce(`New question to moderate from ${entry.question.author || 'an anonymous viewer'}: ${entry.question.text}`);
+    announce(entry.question.author
+      ? t('New question to moderate from %(author)s: %(text)s', { author: entry.question.author, text: entry.question.text })
+      : t('New question to moderate from an anonymous viewer: %(text)s', { text: entry.question.text }));
   }
   render();
+  roomWatch.update(store.event, store.rooms);
 });
+const roomWatch = new StaffRoomWatch($('room-watch'));
 const socket = store.socket;
 
 function fillSessionFilter() {
   const select = $('filter-session');
   const chosen = select.value;
   select.replaceChildren(
-    el('option', { value: '', text: 'All sessions' }),
-    el('option', { value: 'none', text: 'No session' }),
+    el('option', { value: '', text: t('All sessions') }),
+    el('option', { value: 'none', text: t('No session') }),
     ...store.event.sessions.filter((s) => s.kind !== 'break').map((s) => el('option', { value: String(s.id), text: s.title })),
   );
   select.value = chosen;
@@ -75,10 +81,10 @@ function card(q, targets) {
     questionHead(store, q),
     editing ? editForm(q) : el('p', { class: 'staff-question__text', text: q.text }),
     q.original_text && q.original_text !== q.text
-      ? el('p', { class: 'original' }, 'Edited. Original: ', el('q', { text: q.original_text }))
+      ? el('p', { class: 'original' }, `${t('Edited. Original:')} `, el('q', { text: q.original_text }))
       : null,
     q.flags && q.flags.length
-      ? el('ul', { class: 'flags', 'aria-label': 'Flags' }, q.flags.map((flag) => el('li', { class: 'badge badge--flag', text: FLAG_TEXT[flag] || flag })))
+      ? el('ul', { class: 'flags', 'aria-label': t('Flags') }, q.flags.map((flag) => el('li', { class: 'badge badge--flag', text: FLAG_TEXT[flag] || flag })))
       : null,
     editing ? null : actions(q, targets));
 }
@@ -86,60 +92,60 @@ function card(q, targets) {
 function actions(q, targets) {
   const id = q.id;
   const row = el('div', { class: 'actions' });
-  const describe = `question ${id}`;
+  const describe = t('question %(id)s', { id });
   if (q.state === 'pending' || q.state === 'rejected') {
     row.append(el('button', {
       type: 'button', class: 'button button--primary button--small', dataset: { focus: `approve-${id}` },
-      onclick: () => act('approve_question', { question_id: id }, 'Approved.'),
-    }, 'Approve', el('span', { class: 'visually-hidden', text: ` ${describe}` })));
+      onclick: () => act('approve_question', { question_id: id }, t('Approved.')),
+    }, t('Approve'), el('span', { class: 'visually-hidden', text: ` ${describe}` })));
   }
   if (q.state === 'pending' || q.state === 'approved') {
     const select = el('select', {
       id: `reason-${id}`, dataset: { focus: `reason-${id}` },
       onchange: (event) => ui.reasons.set(id, event.target.value),
-    }, el('option', { value: '', text: 'No reason given' }),
+    }, el('option', { value: '', text: t('No reason given') }),
     Object.entries(REJECT_REASONS).map(([code, label]) => el('option', { value: code, text: label, selected: ui.reasons.get(id) === code })));
     row.append(el('span', { class: 'inline-select' },
-      el('label', { class: 'visually-hidden', for: `reason-${id}`, text: `Reason for rejecting ${describe}` }),
+      el('label', { class: 'visually-hidden', for: `reason-${id}`, text: t('Reason for rejecting %(question)s', { question: describe }) }),
       select,
       el('button', {
         type: 'button', class: 'button button--danger button--small', dataset: { focus: `reject-${id}` },
-        onclick: () => act('reject_question', { question_id: id, reason: ui.reasons.get(id) || null }, 'Rejected.'),
-      }, 'Reject', el('span', { class: 'visually-hidden', text: ` ${describe}` }))));
+        onclick: () => act('reject_question', { question_id: id, reason: ui.reasons.get(id) || null }, t('Rejected.')),
+      }, t('Reject'), el('span', { class: 'visually-hidden', text: ` ${describe}` }))));
   }
   if (OPEN.has(q.state)) {
     row.append(
       el('button', {
         type: 'button', class: 'button button--small', dataset: { focus: `edit-${id}` },
         onclick: () => { ui.editing.set(id, q.text); render(); focusLater(`edit-text-${id}`); },
-      }, 'Edit', el('span', { class: 'visually-hidden', text: ` ${describe}` })),
+      }, t('Edit'), el('span', { class: 'visually-hidden', text: ` ${describe}` })),
       el('button', {
         type: 'button', class: 'button button--small', 'aria-pressed': String(Boolean(q.starred)), dataset: { focus: `star-${id}` },
-        onclick: () => act('star_question', { question_id: id, starred: !q.starred }, q.starred ? 'Star removed.' : 'Starred for the chair.'),
-      }, q.starred ? '★ Starred' : '☆ Star', el('span', { class: 'visually-hidden', text: ` ${describe}` })),
+        onclick: () => act('star_question', { question_id: id, starred: !q.starred }, q.starred ? t('Star removed.') : t('Starred for the chair.')),
+      }, q.starred ? `★ ${t('Starred')}` : `☆ ${t('Star')}`, el('span', { class: 'visually-hidden', text: ` ${describe}` })),
     );
     const options = targets.filter((t) => t.id !== id);
     if (options.length) {
       const select = el('select', {
         id: `merge-${id}`, dataset: { focus: `merge-${id}` },
         onchange: (event) => ui.mergeInto.set(id, event.target.value),
-      }, el('option', { value: '', text: 'Merge into…' }),
+      }, el('option', { value: '', text: t('Merge into…') }),
       options.map((t) => el('option', { value: String(t.id), text: `#${t.id} ${shorten(t.text, 50)}`, selected: ui.mergeInto.get(id) === String(t.id) })));
       row.append(el('span', { class: 'inline-select' },
-        el('label', { class: 'visually-hidden', for: `merge-${id}`, text: `Question to merge ${describe} into` }),
+        el('label', { class: 'visually-hidden', for: `merge-${id}`, text: t('Question to merge %(question)s into', { question: describe }) }),
         select,
         el('button', {
           type: 'button', class: 'button button--small', dataset: { focus: `merge-go-${id}` },
           onclick: () => {
             const target = ui.mergeInto.get(id);
             if (!target) {
-              notify('Choose the question to merge this one into first.', 'error');
+              notify(t('Choose the question to merge this one into first.'), 'error');
               document.getElementById(`merge-${id}`).focus();
               return;
             }
-            act('merge_question', { question_id: id, into_question_id: Number(target) }, `Merged into #${target}.`);
+            act('merge_question', { question_id: id, into_question_id: Number(target) }, t('Merged into #%(id)s.', { id: target }));
           },
-        }, 'Merge', el('span', { class: 'visually-hidden', text: ` ${describe}` }))));
+        }, t('Merge'), el('span', { class: 'visually-hidden', text: ` ${describe}` }))));
     }
   }
   const forward = forwardControl(store, q);
@@ -149,7 +155,7 @@ function actions(q, targets) {
     row.append(el('button', {
       type: 'button', class: 'button button--quiet button--small', dataset: { focus: `block-${id}` },
       onclick: () => block(q.viewer_id, !blocked),
-    }, blocked ? 'Unblock author' : 'Block author', el('span', { class: 'visually-hidden', text: ` of ${describe}` })));
+    }, blocked ? t('Unblock author') : t('Block author'), el('span', { class: 'visually-hidden', text: ' ' + t('of %(question)s', { question: describe }) })));
   }
   return row;
 }
@@ -167,23 +173,23 @@ function editForm(q) {
     onsubmit: async (event) => {
       event.preventDefault();
       const text = ui.editing.get(id).trim();
-      if (!text) { notify('The question cannot be empty.', 'error'); return; }
+      if (!text) { notify(t('The question cannot be empty.'), 'error'); return; }
       const result = await tryCommand(socket, 'edit_question', { question_id: id, text });
       if (result) {
         ui.editing.delete(id);
         store.upsert(result);
         render();
         focusLater(`edit-${id}`);
-        announce('Saved.');
+        announce(t('Saved.'));
       }
     },
     onkeydown: (event) => { if (event.key === 'Escape') cancel(); },
   },
-  el('label', { for: area.id, text: `Edit the wording of question ${id}` }),
+  el('label', { for: area.id, text: t('Edit the wording of question %(id)s', { id }) }),
   area,
   el('div', { class: 'actions' },
-    el('button', { type: 'submit', class: 'button button--primary button--small', dataset: { focus: `save-${id}` } }, 'Save'),
-    el('button', { type: 'button', class: 'button button--small', onclick: cancel, dataset: { focus: `cancel-${id}` } }, 'Cancel')));
+    el('button', { type: 'submit', class: 'button button--primary button--small', dataset: { focus: `save-${id}` } }, t('Save')),
+    el('button', { type: 'button', class: 'button button--small', onclick: cancel, dataset: { focus: `cancel-${id}` } }, t('Cancel'))));
 }
 
 function focusLater(focusKey) {
@@ -204,7 +210,7 @@ async function block(viewerId, blocked) {
   if (blocked) store.blocked.add(viewerId);
   else store.blocked.delete(viewerId);
   render();
-  announce(blocked ? 'Author blocked: they can no longer ask questions.' : 'Author unblocked.');
+  announce(blocked ? t('Author blocked: they can no longer ask questions.') : t('Author unblocked.'));
 }
 
 // --- tabs (WAI-ARIA tabs pattern: arrow keys move between tabs) -------------------------------

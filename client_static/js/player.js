@@ -1,9 +1,11 @@
 // Plays one webcast feed in a box: HLS (native or hls.js), YouTube/Vimeo embeds, audio streams.
-import { el } from './common.js';
+import { announce, el } from './common.js';
+import { t } from './i18n.js';
+import { LowDelayView, refusalText } from './whep.js';
 
 const HLS_MIME = 'application/vnd.apple.mpegurl';
 const HLS_SCRIPT = new URL('../vendor/hls.min.js', import.meta.url).href;
-const SILENT_NOTICE = "Playing without sound: use the player's sound button to listen.";
+const SILENT_NOTICE = t("Playing without sound: use the player's sound button to listen.");
 let hlsLoading = null;
 
 /** The vendored hls.js (a classic script defining `window.Hls`), loaded on first need only. */
@@ -55,10 +57,41 @@ export class Player {
     if (player.type === 'hls') this.playStream(player, 'video');
     else if (player.type === 'audio') this.playStream(player, 'audio');
     else if (player.type === 'embed') this.embed(player);
-    else this.box.replaceChildren(el('p', { class: 'player__note', text: 'A low-latency view of this room is available to staff. A regular stream for everyone will follow.' }));
+    else if (player.type === 'webrtc') this.playLowDelay(player);
+  }
+
+  /**
+   * WebRTC (WHEP) with `player.headers`; when it is refused (full, not allowed) or lost,
+   * the room's regular player (`player.fallback`) takes over, and the viewer is told so.
+   */
+  playLowDelay(player) {
+    const wanted = this.current;
+    const fallBack = (reason) => {
+      if (this.current !== wanted) return;
+      this.lowDelay?.stop();
+      this.lowDelay = null;
+      const regular = player.fallback;
+      const text = regular ? `${reason} ${t('Playing the regular stream instead.')}` : reason;
+      announce(text);
+      if (!regular) this.box.replaceChildren(el('p', { class: 'player__note', text }));
+      else if (regular.type === 'embed') this.embed(regular);
+      else this.playStream(regular, regular.type === 'audio' ? 'audio' : 'video');
+      this.onProblem(text);
+    };
+    this.lowDelay = new LowDelayView(this.box, {
+      name: `${this.name}${player.label ? `: ${player.label}` : ''}`,
+      headers: player.headers,
+      onLost: () => fallBack(t('The low-delay picture stopped.')),
+    });
+    this.box.replaceChildren(el('p', { class: 'player__note', text: t('Connecting to the low-delay picture…') }));
+    this.lowDelay.start(player.whep)
+      .then(() => { if (this.current === wanted) this.onProblem(null); })
+      .catch((error) => fallBack(refusalText(error)));
   }
 
   stop() {
+    this.lowDelay?.stop();
+    this.lowDelay = null;
     this.hls?.destroy();
     this.hls = null;
     if (this.media) {
@@ -72,11 +105,11 @@ export class Player {
   }
 
   embed(player) {
-    const provider = { youtube: 'YouTube', vimeo: 'Vimeo' }[player.provider] || 'Video';
+    const provider = { youtube: 'YouTube', vimeo: 'Vimeo' }[player.provider] || t('Video');
     this.box.replaceChildren(el('iframe', {
       class: 'player__frame',
       src: player.src,
-      title: `${this.name}: ${player.label || provider} player`,
+      title: t('%(name)s: %(provider)s player', { name: this.name, provider: player.label || provider }),
       allow: 'autoplay; fullscreen; picture-in-picture',
       allowfullscreen: true,
       referrerpolicy: 'strict-origin-when-cross-origin',
@@ -105,7 +138,7 @@ export class Player {
     });
     media.addEventListener('playing', () => { if (!this.silenced) this.onProblem(null); });
     this.media = media;
-    this.box.replaceChildren(kind === 'audio' ? el('div', { class: 'player__sound' }, el('p', { class: 'player__sound-label', text: 'Sound only' }), media) : media);
+    this.box.replaceChildren(kind === 'audio' ? el('div', { class: 'player__sound' }, el('p', { class: 'player__sound-label', text: t('Sound only') }), media) : media);
     const isHls = player.type === 'hls' || player.format === 'hls';
     if (!isHls || media.canPlayType(HLS_MIME)) {
       if (isHls) {
@@ -127,12 +160,12 @@ export class Player {
     loadHls().then((Hls) => {
       if (this.current !== wanted) return; // another feed was chosen while loading
       if (!Hls.isSupported()) {
-        this.onProblem('This browser cannot play the stream. Try a recent Firefox, Chrome, Edge or Safari.');
+        this.onProblem(t('This browser cannot play the stream. Try a recent Firefox, Chrome, Edge or Safari.'));
         return;
       }
       this.attachHls(Hls, media, src);
       this.start(media);
-    }).catch(() => this.onProblem('The video player did not load. Reload the page to try again.'));
+    }).catch(() => this.onProblem(t('The video player did not load. Reload the page to try again.')));
   }
 
   attachHls(Hls, media, src) {
@@ -153,7 +186,7 @@ export class Player {
         return;
       }
       // A live stream that stalls (encoder restart, network blip) usually comes back.
-      this.onProblem('The stream is not reaching us right now. Retrying…');
+      this.onProblem(t('The stream is not reaching us right now. Retrying…'));
       hls.destroy();
       setTimeout(() => { if (this.hls === hls) this.attachHls(Hls, media, src); }, 3000);
     });

@@ -1,5 +1,6 @@
 // A viewer's own data: download it, erase it, or register (when the event asks).
 import { config, errorText } from './common.js';
+import { t } from './i18n.js';
 
 const slug = config.event_slug;
 const TOKEN_KEY = `podium.viewer.${slug}`;
@@ -15,7 +16,7 @@ async function call(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw data.error || { message: `The server answered ${response.status}` };
+  if (!response.ok) throw data.error || { message: t('The server answered %(status)s.', { status: response.status }) };
   return data;
 }
 
@@ -33,7 +34,7 @@ if (token) {
       link.download = `${slug}-my-data.json`;
       link.click();
       URL.revokeObjectURL(link.href);
-      say('Your data is shown below and saved as a file.');
+      say(t('Your data is shown below and saved as a file.'));
     } catch (error) {
       say(errorText(error));
     }
@@ -41,12 +42,12 @@ if (token) {
   $('privacy-erase').addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!$('erase-confirm').checked) {
-      say('Tick the box to confirm first.');
+      say(t('Tick the box to confirm first.'));
       return;
     }
     try {
       await call('DELETE', '');
-      say('Done: your name, country and registration are erased.');
+      say(t('Done: your name, country and registration are erased.'));
     } catch (error) {
       say(errorText(error));
     }
@@ -62,7 +63,7 @@ if (token) {
           accessibility_needs: form.elements.accessibility_needs.value.trim(),
           consent: form.elements.consent.checked,
         });
-        say('Thank you: you are registered.');
+        say(t('Thank you: you are registered.'));
       } catch (error) {
         say(errorText(error));
       }

@@ -1,5 +1,6 @@
 // The reach report: who watched, when and for how long, for the event and each agenda session.
 import { ApiError, api, config, el, errorText, formatTime, renderList } from './common.js';
+import { locale, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const slug = config.event_slug;
@@ -9,24 +10,35 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 const NICE_STEPS = [1, 2, 5];
 const TICK_SECONDS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
 
-const number = new Intl.NumberFormat();
-const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
-const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const number = new Intl.NumberFormat(locale);
+const percent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 });
+const clock = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-const regions = 'DisplayNames' in Intl ? new Intl.DisplayNames(undefined, { type: 'region' }) : null;
+const regions = 'DisplayNames' in Intl ? new Intl.DisplayNames(locale, { type: 'region' }) : null;
+// The server's watch-time bands (server/domain/attendance.py), as the reader writes them.
+const BUCKETS = {
+  '<1 min': t('<1 min'),
+  '1–5 min': t('1–5 min'),
+  '5–15 min': t('5–15 min'),
+  '15–30 min': t('15–30 min'),
+  '30–60 min': t('30–60 min'),
+  '1–2 h': t('1–2 h'),
+  '2 h+': t('2 h+'),
+};
+const bucketName = (label) => BUCKETS[label] || label;
 
 // --- formatting ----------------------------------------------------------------------------
 
 function duration(seconds) {
-  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 60) return t('%(seconds)s s', { seconds: Math.round(seconds) });
   const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 60) return t('%(minutes)s min', { minutes });
   const hours = Math.floor(minutes / 60);
-  return `${number.format(hours)} h ${String(minutes % 60).padStart(2, '0')} min`;
+  return t('%(hours)s h %(minutes)s min', { hours, minutes: String(minutes % 60).padStart(2, '0') });
 }
 
 function countryName(code) {
-  if (!code || code === 'unknown') return 'Unknown';
+  if (!code || code === 'unknown') return t('Unknown');
   try {
     return regions ? regions.of(code.toUpperCase()) : code;
   } catch {
@@ -116,8 +128,8 @@ function lineChart(id, series, { height, label }) {
   const peak = points.reduce((best, p) => (p.n > best.n ? p : best), points[0]);
   const first = points[0].t;
   const last = Math.max(points.at(-1).t, first + 60000);
-  const title = `${label}: viewers watching at once, ${formatTime(first)} to ${formatTime(last)}`;
-  const description = `Peak of ${number.format(peak.n)} at ${formatTime(peak.t)}. The same figures follow as a table.`;
+  const title = t('%(label)s: viewers watching at once, %(from)s to %(to)s', { label, from: formatTime(first), to: formatTime(last) });
+  const description = t('Peak of %(peak)s at %(time)s. The same figures follow as a table.', { peak: peak.n, time: formatTime(peak.t) });
 
   const draw = (width) => {
     const m = { top: 14, right: 14, bottom: 30, left: 40 };
@@ -155,16 +167,16 @@ function lineChart(id, series, { height, label }) {
   };
 
   return el('figure', { class: `chart chart--line${height > 200 ? '' : ' chart--small'}` },
-    el('figcaption', { class: 'chart__caption' }, 'Viewers watching at once', el('span', { class: 'muted', text: ` · times in ${timeZone}` })),
+    el('figcaption', { class: 'chart__caption' }, t('Viewers watching at once'), el('span', { class: 'muted', text: ' · ' + t('times in %(zone)s', { zone: timeZone }) })),
     chartCanvas(draw),
-    hiddenTable(title, ['Time', 'Viewers watching'], points.map((p) => [formatTime(p.t), number.format(p.n)])));
+    hiddenTable(title, [t('Time'), t('Viewers watching')], points.map((p) => [formatTime(p.t), number.format(p.n)])));
 }
 
 function barChart(id, distribution, label) {
   const total = distribution.reduce((sum, d) => sum + d.viewers, 0);
   const top = distribution.reduce((best, d) => (d.viewers > best.viewers ? d : best), distribution[0]);
-  const title = `${label}: how long viewers watched`;
-  const description = `The most viewers, ${number.format(top.viewers)}, watched for ${top.bucket}. The same figures follow as a table.`;
+  const title = t('%(label)s: how long viewers watched', { label });
+  const description = t('The most viewers, %(count)s, watched for %(band)s. The same figures follow as a table.', { count: top.viewers, band: bucketName(top.bucket) });
   const row = 30;
 
   const draw = (width) => {
@@ -177,7 +189,7 @@ function barChart(id, distribution, label) {
       const middle = i * row + row / 2 + 2;
       const length = d.viewers ? Math.max(2, (d.viewers / max) * w) : 0;
       chart.append(svg('g', { 'aria-hidden': 'true' },
-        svg('text', { class: 'chart__label', x: m.left - 8, y: middle, dy: '0.32em', 'text-anchor': 'end', text: d.bucket }),
+        svg('text', { class: 'chart__label', x: m.left - 8, y: middle, dy: '0.32em', 'text-anchor': 'end', text: bucketName(d.bucket) }),
         svg('rect', { class: 'chart__bar', x: m.left, y: middle - 9, width: length.toFixed(1), height: 18, rx: 3 }),
         svg('text', { class: 'chart__value', x: m.left + length + 6, y: middle, dy: '0.32em', text: number.format(d.viewers) })));
     });
@@ -185,9 +197,9 @@ function barChart(id, distribution, label) {
   };
 
   return el('figure', { class: 'chart chart--bars' },
-    el('figcaption', { class: 'chart__caption', text: 'Watch time per viewer' }),
+    el('figcaption', { class: 'chart__caption', text: t('Watch time per viewer') }),
     chartCanvas(draw),
-    hiddenTable(title, ['Watched for', 'Viewers', 'Share'], distribution.map((d) => [d.bucket, number.format(d.viewers), share(d.viewers, total)])));
+    hiddenTable(title, [t('Watched for'), t('Viewers'), t('Share')], distribution.map((d) => [bucketName(d.bucket), number.format(d.viewers), share(d.viewers, total)])));
 }
 
 // --- report blocks -------------------------------------------------------------------------
@@ -201,29 +213,29 @@ function figure(label, value, note) {
 function audienceFigures(report) {
   const watchers = report.remote_viewers + report.in_room_viewers;
   return el('dl', { class: 'figures' },
-    figure('Unique viewers', number.format(report.unique_viewers)),
-    figure('Most watching at once', number.format(report.peak_concurrent), report.peak_at ? `at ${formatTime(report.peak_at)}` : null),
-    figure('Total watch time', duration(report.total_watch_time_seconds)),
-    figure('Median watch time', duration(report.median_watch_time_seconds), 'per viewer'),
-    figure('Watching remotely', number.format(report.remote_viewers), share(report.remote_viewers, watchers)),
-    figure('Watching from the room', number.format(report.in_room_viewers), share(report.in_room_viewers, watchers)),
-    figure('Checked in at the venue', number.format(report.in_room_check_ins), 'scanned the room’s QR code'));
+    figure(t('Unique viewers'), number.format(report.unique_viewers)),
+    figure(t('Most watching at once'), number.format(report.peak_concurrent), report.peak_at ? t('at %(time)s', { time: formatTime(report.peak_at) }) : null),
+    figure(t('Total watch time'), duration(report.total_watch_time_seconds)),
+    figure(t('Median watch time'), duration(report.median_watch_time_seconds), t('per viewer')),
+    figure(t('Watching remotely'), number.format(report.remote_viewers), share(report.remote_viewers, watchers)),
+    figure(t('Watching from the room'), number.format(report.in_room_viewers), share(report.in_room_viewers, watchers)),
+    figure(t('Checked in at the venue'), number.format(report.in_room_check_ins), t('scanned the room’s QR code')));
 }
 
 function questionFigures(questions) {
   return el('dl', { class: 'figures figures--compact' },
-    figure('Questions asked', number.format(questions.asked)),
-    figure('Approved', number.format(questions.approved)),
-    figure('Answered', number.format(questions.answered)),
-    figure('Votes', number.format(questions.votes)));
+    figure(t('Questions asked'), number.format(questions.asked)),
+    figure(t('Approved'), number.format(questions.approved)),
+    figure(t('Answered'), number.format(questions.answered)),
+    figure(t('Votes'), number.format(questions.votes)));
 }
 
 function countriesTable(id, countries) {
   const total = countries.reduce((sum, c) => sum + c.viewers, 0);
   return el('div', { class: 'table-wrap report-table', tabindex: '0', role: 'region', 'aria-labelledby': `${id}-countries`, dataset: { focus: `${id}-countries` } },
     el('table', { class: 'table' },
-      el('caption', { class: 'visually-hidden', text: 'Viewers by country' }),
-      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'Country' }), el('th', { scope: 'col', class: 'num', text: 'Viewers' }), el('th', { scope: 'col', class: 'num', text: 'Share' }))),
+      el('caption', { class: 'visually-hidden', text: t('Viewers by country') }),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: t('Country') }), el('th', { scope: 'col', class: 'num', text: t('Viewers') }), el('th', { scope: 'col', class: 'num', text: t('Share') }))),
       el('tbody', {}, countries.map((c) => el('tr', {},
         el('th', { scope: 'row', text: countryName(c.country) }),
         el('td', { class: 'num', text: number.format(c.viewers) }),
@@ -234,28 +246,28 @@ function countriesTable(id, countries) {
 function reportBody(id, label, report, series, { heading, small, startsAt }) {
   const sub = heading + 1;
   const h = (suffix, text) => el(`h${sub}`, { id: `${id}-${suffix}`, class: 'report__subhead', text });
-  const questions = [h('questions', 'Questions and answers'), questionFigures(report.questions)];
+  const questions = [h('questions', t('Questions and answers')), questionFigures(report.questions)];
   if (startsAt && Date.parse(startsAt) > Date.now() && !report.unique_viewers) {
-    return [el('p', { class: 'empty', text: `Starts at ${formatTime(startsAt)}: its audience figures appear once it begins.` }), ...questions];
+    return [el('p', { class: 'empty', text: t('Starts at %(time)s: its audience figures appear once it begins.', { time: formatTime(startsAt) }) }), ...questions];
   }
   const watched = report.unique_viewers > 0 && series.length > 0;
   return [
-    h('audience', 'Audience'),
+    h('audience', t('Audience')),
     audienceFigures(report),
     watched
       ? el('div', { class: 'report__charts' },
-        el('section', { class: 'report__wide', 'aria-labelledby': `${id}-time` }, h('time', 'Watching over time'), lineChart(`${id}-line`, series, { height: small ? 170 : 260, label })),
-        el('section', { 'aria-labelledby': `${id}-watch` }, h('watch', 'How long people watched'), barChart(`${id}-bars`, report.watch_time_distribution, label)),
-        el('section', { 'aria-labelledby': `${id}-countries` }, h('countries', 'Where viewers are'), countriesTable(id, report.countries)))
-      : el('p', { class: 'empty', text: 'No one has watched the webcast yet.' }),
+        el('section', { class: 'report__wide', 'aria-labelledby': `${id}-time` }, h('time', t('Watching over time')), lineChart(`${id}-line`, series, { height: small ? 170 : 260, label })),
+        el('section', { 'aria-labelledby': `${id}-watch` }, h('watch', t('How long people watched')), barChart(`${id}-bars`, report.watch_time_distribution, label)),
+        el('section', { 'aria-labelledby': `${id}-countries` }, h('countries', t('Where viewers are')), countriesTable(id, report.countries)))
+      : el('p', { class: 'empty', text: t('No one has watched the webcast yet.') }),
     ...questions,
   ];
 }
 
 function eventBlock(data) {
   return el('section', { class: 'card report-scope', 'aria-labelledby': 'event-report-title' },
-    el('h2', { id: 'event-report-title', class: 'report-scope__title', text: 'Whole event' }),
-    reportBody('event', 'Whole event', data.report, data.series, { heading: 2, small: false }));
+    el('h2', { id: 'event-report-title', class: 'report-scope__title', text: t('Whole event') }),
+    reportBody('event', t('Whole event'), data.report, data.series, { heading: 2, small: false }));
 }
 
 function sessionBlock(session) {
@@ -265,12 +277,12 @@ function sessionBlock(session) {
     el('p', { class: 'report-scope__when muted' },
       el('time', { datetime: session.starts_at, text: formatTime(session.starts_at) }), '–',
       el('time', { datetime: session.ends_at, text: formatTime(session.ends_at) }),
-      ` · ${session.room || 'All rooms'}`),
+      ` · ${session.room || t('All rooms')}`),
     reportBody(id, session.title, session.report, session.series, { heading: 3, small: true, startsAt: session.starts_at }));
 }
 
 function render(data) {
-  $('report-generated').textContent = `Figures as of ${formatTime(data.generated_at)}, times in ${timeZone}.`;
+  $('report-generated').textContent = t('Figures as of %(time)s, times in %(zone)s.', { time: formatTime(data.generated_at), zone: timeZone });
   renderList($('report-event'), [data], {
     key: () => 'event',
     build: eventBlock,
@@ -305,8 +317,8 @@ function showLive(state, text) {
 
 function showUpdated() {
   const at = clock.format(live.updatedAt);
-  if (live.on) showLive('live', `Live — updated ${at}`);
-  else showLive('paused', `Paused — updated ${at}`);
+  if (live.on) showLive('live', t('Live — updated %(time)s', { time: at }));
+  else showLive('paused', t('Paused — updated %(time)s', { time: at }));
   $('report-live-toggle').setAttribute('aria-pressed', String(live.on));
 }
 
@@ -325,12 +337,13 @@ async function load() {
     if (error instanceof ApiError && ['not_authenticated', 'forbidden'].includes(error.code)) {
       live.stopped = true;
       live.on = false;
-      showLive('error', 'Stopped');
-      $('report-error').textContent = 'Your login has ended, so the report cannot be updated. Log in again and reload this page.';
+      showLive('error', t('Stopped'));
+      $('report-error').textContent = t('Your login has ended, so the report cannot be updated. Log in again and reload this page.');
       $('report-error').hidden = false;
       return;
     }
-    showLive('error', `Could not update at ${clock.format(new Date())}${live.on ? ' — trying again' : ''}`);
+    const now = clock.format(new Date());
+    showLive('error', live.on ? t('Could not update at %(time)s — trying again', { time: now }) : t('Could not update at %(time)s', { time: now }));
     if (!live.updatedAt) {
       $('report-error').textContent = errorText(error);
       $('report-error').hidden = false;

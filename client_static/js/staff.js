@@ -2,6 +2,7 @@
 import {
   ApiError, REJECT_REASONS, announce, authorName, badge, config, connect, el, errorText, formatTime, notify, showConnection, tryCommand,
 } from './common.js';
+import { t, tn } from './i18n.js';
 import { LiveState } from './sync.js';
 
 /**
@@ -23,7 +24,7 @@ export class StaffState {
     this.socket.on('connect_error', (error) => {
       const code = error.data && error.data.code;
       if (code === 'not_authenticated') {
-        notify('Your session has ended. Please log in again.', 'error');
+        notify(t('Your session has ended. Please log in again.'), 'error');
         setTimeout(() => window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`), 2500);
       } else if (code) {
         notify(errorText(new ApiError(error.data)), 'error');
@@ -36,7 +37,10 @@ export class StaffState {
     this.live = new LiveState(this.socket, {
       onSnapshot: (data) => this.snapshot(data),
       onEntry: (entry) => this.apply(entry),
-      onError: (error) => notify(`Could not catch up: ${error.message || 'unknown error'}`, 'error'),
+      onError: (error) => {
+        const reason = error.message || t('unknown error');
+        notify(t('Could not catch up: %(reason)s', { reason }), 'error');
+      },
     });
   }
 
@@ -96,11 +100,11 @@ export class StaffState {
 
   roomName(id) {
     const found = this.event && this.event.rooms.find((r) => String(r.id) === String(id));
-    return found ? found.name : `Room ${id}`;
+    return found ? found.name : t('Room %(id)s', { id });
   }
 }
 
-export const CHANNELS = { in_room: 'In the room', remote: 'Remote' };
+export const CHANNELS = { in_room: t('In the room'), remote: t('Remote') };
 
 /** The line above a question's text: author, channel, session, time, votes, state. */
 export function questionHead(store, q, { showState = true } = {}) {
@@ -110,14 +114,14 @@ export function questionHead(store, q, { showState = true } = {}) {
     el('strong', { class: 'question__author', text: authorName(q) }),
     q.channel ? el('span', { text: CHANNELS[q.channel] || q.channel }) : null,
     session ? el('span', { text: session }) : null,
-    from ? el('span', { class: 'badge badge--queued', text: `from ${from}` }) : null,
+    from ? el('span', { class: 'badge badge--queued', text: t('from %(session)s', { session: from }) }) : null,
     el('time', { datetime: q.created_at, text: formatTime(q.created_at) }),
-    el('span', { text: `${q.votes} ${q.votes === 1 ? 'vote' : 'votes'}` }),
+    el('span', { text: tn('%(num)s vote', '%(num)s votes', q.votes) }),
     `#${q.id}`,
-    q.starred ? el('span', { class: 'badge badge--star', text: '★ Starred' }) : null,
+    q.starred ? el('span', { class: 'badge badge--star', text: `★ ${t('Starred')}` }) : null,
     showState ? badge(q.state) : null,
     q.state === 'rejected' && q.reject_reason ? el('span', { text: REJECT_REASONS[q.reject_reason] || q.reject_reason }) : null,
-    store.blocked.has(q.viewer_id) ? el('span', { class: 'badge badge--rejected', text: 'Author blocked' }) : null);
+    store.blocked.has(q.viewer_id) ? el('span', { class: 'badge badge--rejected', text: t('Author blocked') }) : null);
 }
 
 export function shorten(text, length = 60) {
@@ -137,16 +141,16 @@ export function forwardControl(store, q) {
   if (!FORWARDABLE.has(q.state) || !panels.length) return null;
   const id = `forward-${q.id}`;
   const select = el('select', { id, dataset: { focus: id } },
-    el('option', { value: '', text: 'Forward to…' }),
+    el('option', { value: '', text: t('Forward to…') }),
     panels.map((s) => el('option', { value: String(s.id), text: s.title })));
   return el('span', { class: 'inline-select' },
-    el('label', { class: 'visually-hidden', for: id, text: `Panel session to forward question ${q.id} to` }),
+    el('label', { class: 'visually-hidden', for: id, text: t('Panel session to forward question %(id)s to', { id: q.id }) }),
     select,
     el('button', {
       type: 'button', class: 'button button--small', dataset: { focus: `forward-go-${q.id}` },
       onclick: async () => {
         if (!select.value) {
-          notify('Choose the panel session to forward this question to first.', 'error');
+          notify(t('Choose the panel session to forward this question to first.'), 'error');
           select.focus();
           return;
         }
@@ -155,7 +159,7 @@ export function forwardControl(store, q) {
         if (!result) return;
         store.upsert(result);
         store.onChange({ type: 'question', question: result });
-        announce(`Forwarded to ${title}.`);
+        announce(t('Forwarded to %(session)s.', { session: title }));
       },
-    }, 'Forward', el('span', { class: 'visually-hidden', text: ` question ${q.id}` })));
+    }, t('Forward'), el('span', { class: 'visually-hidden', text: ' ' + t('question %(id)s', { id: q.id }) })));
 }

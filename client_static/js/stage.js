@@ -1,5 +1,6 @@
 // The stage screen and OBS overlay: shows the question on stage in one room, and its captions.
 import { config, connect, el } from './common.js';
+import { t } from './i18n.js';
 import { LiveState } from './sync.js';
 
 const roomId = String(config.room_id);
@@ -7,10 +8,7 @@ const card = document.getElementById('stage-card');
 const idle = document.getElementById('stage-idle');
 const text = document.getElementById('stage-text');
 const author = document.getElementById('stage-author');
-const url = document.getElementById('stage-url');
 let shown = null;
-
-if (url) url.textContent = `${window.location.host}/e/${config.event_slug}`;
 
 function show(question) {
   const same = shown && question && shown.id === question.id && shown.text === question.text && shown.author === question.author;
@@ -21,7 +19,7 @@ function show(question) {
   if (!question) return;
   text.textContent = question.text;
   text.classList.toggle('stage__text--long', !config.overlay && question.text.length > 160);
-  author.textContent = question.author ? `— ${question.author}` : 'Anonymous question';
+  author.textContent = question.author ? `— ${question.author}` : t('Anonymous question');
   // Hide and show again so the entrance animation plays for the new question.
   card.hidden = true;
   void card.offsetWidth;

@@ -3,6 +3,7 @@ import {
   REJECT_REASONS, announce, api, authorName, badge, clearFieldErrors, command, config, connect, el,
   errorText, formatTime, localiseTimes, notify, renderList, showConnection, showFieldErrors,
 } from './common.js';
+import { t, tn } from './i18n.js';
 import { LiveState } from './sync.js';
 import { Watch } from './watch.js';
 
@@ -15,14 +16,14 @@ const WITHDRAWABLE = new Set(['pending', 'approved', 'queued']);
 const AUTH_ERRORS = new Set(['not_authenticated', 'not_found', 'forbidden', 'invalid_input']);
 
 const MINE_STATES = {
-  pending: 'Waiting for moderation',
-  approved: 'Approved',
-  queued: "In the panel's running order",
-  on_stage: 'On stage now',
-  answered: 'Answered',
-  rejected: 'Not approved',
-  withdrawn: 'Withdrawn',
-  merged: 'Merged with a similar question',
+  pending: t('Waiting for moderation'),
+  approved: t('Approved'),
+  queued: t("In the panel's running order"),
+  on_stage: t('On stage now'),
+  answered: t('Answered'),
+  rejected: t('Not approved'),
+  withdrawn: t('Withdrawn'),
+  merged: t('Merged with a similar question'),
 };
 
 const $ = (id) => document.getElementById(id);
@@ -38,11 +39,12 @@ const state = {
 };
 let socket = null;
 let publicSocket = null; // before joining: the public stream, for the webcast and the stage
-let token = localStorage.getItem(TOKEN_KEY);
+// A viewer who joined through the no-script form has the token in a cookie: the page hands it over.
+let token = localStorage.getItem(TOKEN_KEY) || config.viewer_token || null;
 let rejoined = false;
 let draftClientId = null;
 let sessionChosen = false;
-const watch = new Watch({ onNowPlaying: suggestSession });
+const watch = new Watch({ onNowPlaying: suggestSession, viewerToken: () => token });
 
 // --- joining ---------------------------------------------------------------------------
 
@@ -57,7 +59,18 @@ async function join(channel, displayName) {
   localStorage.setItem(TOKEN_KEY, token);
   localStorage.setItem(CHANNEL_KEY, channel);
   state.viewer = joined.viewer;
+  shareToken();
   return joined;
+}
+
+/** Put the token in the server's cookie too, so light mode and the no-script forms act as this viewer. */
+function shareToken() {
+  fetch(`/e/${encodeURIComponent(slug)}/viewer-cookie`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    credentials: 'same-origin',
+    body: JSON.stringify({ token }),
+  }).catch(() => { /* only light mode needs it; the next start tries again */ });
 }
 
 $('join-form').addEventListener('submit', async (event) => {
@@ -67,14 +80,14 @@ $('join-form').addEventListener('submit', async (event) => {
   const channel = form.elements.channel.value;
   const summary = $('join-error');
   if (!channel) {
-    summary.textContent = "Tell us whether you're in the room or watching remotely.";
+    summary.textContent = t("Tell us whether you're in the room or watching remotely.");
     summary.hidden = false;
     form.querySelector('input[name="channel"]').focus();
     return;
   }
   const name = form.elements.display_name;
   if (name.required && !name.value.trim()) {
-    summary.textContent = 'This event needs a name with each question. Please enter your name.';
+    summary.textContent = t('This event needs a name with each question. Please enter your name.');
     summary.hidden = false;
     name.focus();
     return;
@@ -153,7 +166,7 @@ function onEntry(entry) {
       const isNew = !state.questions.has(q.id);
       state.questions.set(q.id, q);
       if (isNew && PUBLIC_STATES.has(q.state) && !state.mine.has(q.id)) {
-        announce(`New question from ${authorName(q)}: ${q.text}`);
+        announce(t('New question from %(author)s: %(text)s', { author: authorName(q), text: q.text }));
       }
       break;
     }
@@ -164,7 +177,7 @@ function onEntry(entry) {
       state.stages[entry.room_id] = entry.question;
       if (entry.question) {
         state.questions.set(entry.question.id, entry.question);
-        announce(`On stage now: ${entry.question.text}`);
+        announce(t('On stage now: %(text)s', { text: entry.question.text }));
       }
       break;
     }
@@ -194,7 +207,7 @@ function upsertMine(q, fromPush) {
   const before = state.mine.get(q.id);
   state.mine.set(q.id, q);
   if (fromPush && before && before.state !== q.state) {
-    announce(`Your question "${shorten(q.text)}" is now: ${mineStateText(q)}.`);
+    announce(t('Your question “%(text)s” is now: %(state)s.', { text: shorten(q.text), state: mineStateText(q) }));
   }
   renderAll();
 }
@@ -232,7 +245,7 @@ function renderStage() {
     build: ([roomId, q]) => el('li', { class: 'stage-banner__item' },
       manyRooms ? el('p', { class: 'stage-banner__room', text: roomName(roomId) }) : null,
       el('p', { class: 'stage-banner__text', text: q.text }),
-      el('p', { class: 'stage-banner__author', text: q.author ? `— ${q.author}` : 'Anonymous question' })),
+      el('p', { class: 'stage-banner__author', text: q.author ? `— ${q.author}` : t('Anonymous question') })),
   });
 }
 
@@ -256,6 +269,12 @@ function renderQuestions() {
   });
 }
 
+/** "vote" or "votes" beside a count shown on its own (the plural form the count needs). */
+function voteWord(n) {
+  // Translators: the word after a number of votes shown in large type, e.g. 3 | votes.
+  return tn('vote', 'votes', n);
+}
+
 function questionCard(q) {
   const own = state.mine.has(q.id);
   const voted = state.myVotes.has(q.id);
@@ -271,21 +290,21 @@ function questionCard(q) {
       onclick: () => toggleVote(q.id),
     },
     el('span', { class: 'vote__arrow', 'aria-hidden': 'true', text: '▲' }),
-    el('span', { class: 'visually-hidden', text: voted ? 'Upvoted, ' : 'Upvote, ' }),
+    el('span', { class: 'visually-hidden', text: `${voted ? t('Upvoted') : t('Upvote')}, ` }),
     el('span', { class: 'vote__count', text: q.votes }),
-    el('span', { class: 'visually-hidden', text: q.votes === 1 ? ' vote' : ' votes' }))
+    el('span', { class: 'visually-hidden', text: ` ${voteWord(q.votes)}` }))
     : el('p', { class: 'vote vote--static' },
       el('span', { class: 'vote__count', text: q.votes }),
-      el('span', { class: 'vote__label', text: q.votes === 1 ? 'vote' : 'votes' }));
+      el('span', { class: 'vote__label', text: voteWord(q.votes) }));
   return el('li', { class: `question card${q.state === 'answered' ? ' question--done' : ''}${q.state === 'on_stage' ? ' question--live' : ''}` },
     votes,
     el('div', { class: 'question__body' },
       el('p', { class: 'question__text', text: q.text }),
       el('p', { class: 'question__meta' },
         el('span', { class: 'question__author', text: authorName(q) }),
-        session ? el('span', { text: `on ${session}` }) : null,
+        session ? el('span', { text: t('on %(session)s', { session }) }) : null,
         el('time', { datetime: q.created_at, text: formatTime(q.created_at) }),
-        own ? el('span', { class: 'badge badge--muted', text: 'Your question' }) : null,
+        own ? el('span', { class: 'badge badge--muted', text: t('Your question') }) : null,
         q.state !== 'approved' ? badge(q.state) : null)));
 }
 
@@ -300,7 +319,9 @@ async function toggleVote(id) {
     else state.myVotes.delete(result.question_id);
     const q = state.questions.get(result.question_id);
     if (q) state.questions.set(q.id, { ...q, votes: result.votes });
-    announce(result.voted ? `Upvoted. ${result.votes} votes.` : `Upvote removed. ${result.votes} votes.`);
+    announce(result.voted
+      ? tn('Upvoted. %(num)s vote.', 'Upvoted. %(num)s votes.', result.votes)
+      : tn('Upvote removed. %(num)s vote.', 'Upvote removed. %(num)s votes.', result.votes));
   } catch (error) {
     notify(errorText(error), 'error');
   } finally {
@@ -311,7 +332,7 @@ async function toggleVote(id) {
 
 function mineStateText(q) {
   let text = MINE_STATES[q.state] || q.state;
-  if (q.state === 'rejected' && q.reject_reason) text += `: ${(REJECT_REASONS[q.reject_reason] || q.reject_reason).toLowerCase()}`;
+  if (q.state === 'rejected' && q.reject_reason) text = t('%(state)s: %(reason)s', { state: text, reason: REJECT_REASONS[q.reject_reason] || q.reject_reason });
   return text;
 }
 
@@ -325,27 +346,27 @@ function renderMine() {
       el('p', { class: 'mine__state' },
         el('span', { class: `status-dot status-dot--${q.state}`, 'aria-hidden': 'true' }),
         el('span', { text: mineStateText(q) }),
-        PUBLIC_STATES.has(q.state) ? el('span', { class: 'muted', text: ` · ${q.votes} ${q.votes === 1 ? 'vote' : 'votes'}` }) : null),
+        PUBLIC_STATES.has(q.state) ? el('span', { class: 'muted', text: ` · ${tn('%(num)s vote', '%(num)s votes', q.votes)}` }) : null),
       WITHDRAWABLE.has(q.state)
         ? el('button', {
           type: 'button',
           class: 'button button--quiet button--small',
           dataset: { focus: `withdraw-${q.id}` },
           onclick: () => withdraw(q),
-        }, 'Withdraw', el('span', { class: 'visually-hidden', text: `: ${shorten(q.text, 40)}` }))
+        }, t('Withdraw'), el('span', { class: 'visually-hidden', text: `: ${shorten(q.text, 40)}` }))
         : null),
   });
   if (!items.length) {
-    $('mine-list').replaceChildren(el('li', { class: 'empty', text: "Questions you ask appear here, with what happened to them." }));
+    $('mine-list').replaceChildren(el('li', { class: 'empty', text: t('Questions you ask appear here, with what happened to them.') }));
   }
 }
 
 async function withdraw(q) {
-  if (!window.confirm('Withdraw this question? It will no longer be shown or answered.')) return;
+  if (!window.confirm(t('Withdraw this question? It will no longer be shown or answered.'))) return;
   try {
     const result = await command(socket, 'withdraw_question', { question_id: q.id });
     upsertMine(result, false);
-    notify('Your question was withdrawn.');
+    notify(t('Your question was withdrawn.'));
   } catch (error) {
     notify(errorText(error), 'error');
   }
@@ -355,12 +376,16 @@ function renderViewer() {
   const viewer = state.viewer;
   if (!viewer) return;
   const anonymous = $('question-anonymous');
-  const where = viewer.channel === 'in_room' ? 'in the room' : 'remotely';
-  let asking = `You're asking as ${viewer.display_name}, ${where}.`;
+  const inRoom = viewer.channel === 'in_room';
+  let asking = inRoom
+    ? t("You're asking as %(name)s, in the room.", { name: viewer.display_name })
+    : t("You're asking as %(name)s, remotely.", { name: viewer.display_name });
   if (!viewer.display_name) {
     asking = anonymous
-      ? `You haven't given a name, so your questions are anonymous. You're taking part ${where}.`
-      : 'Add your name below to ask a question.';
+      ? (inRoom
+        ? t("You haven't given a name, so your questions are anonymous. You're taking part in the room.")
+        : t("You haven't given a name, so your questions are anonymous. You're taking part remotely."))
+      : t('Add your name below to ask a question.');
   }
   $('asking-as').textContent = asking;
   if (anonymous) anonymous.closest('.field').hidden = !viewer.display_name;
@@ -377,7 +402,7 @@ function fillSessions() {
   const options = state.event.sessions
     .filter((s) => s.kind !== 'break')
     .map((s) => el('option', { value: String(s.id), text: `${formatTime(s.starts_at)} · ${s.title}` }));
-  select.replaceChildren(el('option', { value: '', text: 'No particular session' }), ...options);
+  select.replaceChildren(el('option', { value: '', text: t('No particular session') }), ...options);
   select.value = chosen;
   select.closest('.field').hidden = options.length === 0;
 }
@@ -415,7 +440,7 @@ $('ask-form').addEventListener('submit', async (event) => {
   clearFieldErrors(form);
   const text = textArea.value.trim();
   if (!text) {
-    summary.textContent = 'Write your question first.';
+    summary.textContent = t('Write your question first.');
     summary.hidden = false;
     textArea.focus();
     return;
@@ -423,7 +448,7 @@ $('ask-form').addEventListener('submit', async (event) => {
   const named = Boolean(state.viewer && state.viewer.display_name);
   const anonymous = $('question-anonymous');
   if (!named && !anonymous) {
-    summary.textContent = 'This event needs a name with each question. Add your name below first.';
+    summary.textContent = t('This event needs a name with each question. Add your name below first.');
     summary.hidden = false;
     $('name-form').closest('details').open = true;
     $('display-name').focus();
@@ -443,9 +468,9 @@ $('ask-form').addEventListener('submit', async (event) => {
     textArea.value = '';
     updateCounter();
     upsertMine(question, false);
-    if (question.duplicate) notify('We already have this question from you.');
-    else if (question.state === 'pending') notify('Thank you. Your question is waiting for a moderator.');
-    else notify('Thank you. Your question has been posted.');
+    if (question.duplicate) notify(t('We already have this question from you.'));
+    else if (question.state === 'pending') notify(t('Thank you. Your question is waiting for a moderator.'));
+    else notify(t('Thank you. Your question has been posted.'));
   } catch (error) {
     if (error.code === 'viewer_blocked' && state.viewer) {
       state.viewer = { ...state.viewer, blocked: true };
@@ -464,7 +489,7 @@ $('name-form').addEventListener('submit', async (event) => {
   try {
     state.viewer = await command(socket, 'set_display_name', { display_name: value || null });
     renderViewer();
-    notify(value ? `Your name is now ${value}.` : 'Your name was cleared; new questions show as Anonymous.');
+    notify(value ? t('Your name is now %(name)s.', { name: value }) : t('Your name was cleared; new questions show as Anonymous.'));
     form.closest('details').open = false;
   } catch (error) {
     notify(errorText(error), 'error');
@@ -482,9 +507,12 @@ for (const radio of document.querySelectorAll('input[name="sort"]')) {
 
 localiseTimes();
 const zone = $('agenda-zone');
-if (zone) zone.textContent = `Times are shown in your time zone (${Intl.DateTimeFormat().resolvedOptions().timeZone}).`;
+if (zone) zone.textContent = t('Times are shown in your time zone (%(zone)s).', { zone: Intl.DateTimeFormat().resolvedOptions().timeZone });
 updateCounter();
 if (token) {
+  localStorage.setItem(TOKEN_KEY, token);
+  if (token !== config.viewer_token) shareToken();
+  $('join-panel').hidden = true; // the server showed it: it had no cookie for this viewer
   showAskPanel();
   startSocket();
 } else {

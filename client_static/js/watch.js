@@ -1,14 +1,15 @@
 // The viewer page's Watch section: one room's webcast, its status slate, captions, now & next.
 import { api, command, config, el, formatTime } from './common.js';
 import { trackAttendance } from './attendance.js';
+import { t } from './i18n.js';
 import { Player, choosePlayer } from './player.js';
 
 const STATUS_TEXT = {
-  scheduled: 'Not started yet',
-  starting_soon: 'Starting soon',
-  live: 'Live',
-  paused: 'Paused',
-  ended: 'Ended',
+  scheduled: t('Not started yet'),
+  starting_soon: t('Starting soon'),
+  live: t('Live'),
+  paused: t('Paused'),
+  ended: t('Ended'),
 };
 const PLAYING = new Set(['live', 'paused']);
 const KEEP_LINES = 30;
@@ -24,9 +25,10 @@ const sessionText = (s) => `${formatTime(s.starts_at)}–${formatTime(s.ends_at)
  * the room in its auth, so changing room reconnects it.
  */
 export class Watch {
-  constructor({ onNowPlaying = () => {} } = {}) {
+  constructor({ onNowPlaying = () => {}, viewerToken = () => null } = {}) {
     this.root = $('watch');
     this.onNowPlaying = onNowPlaying;
+    this.viewerToken = viewerToken; // WebRTC (WHEP) needs the viewer's token
     this.rooms = {};
     this.order = this.root ? JSON.parse($('watch-rooms').textContent) : [];
     const saved = localStorage.getItem(ROOM_KEY);
@@ -41,8 +43,8 @@ export class Watch {
     this.captionSize = localStorage.getItem(`${PREFS}.size`) || 'medium';
     if (!this.root) return;
     const onProblem = (text) => { $('player-problem').textContent = text || ''; $('player-problem').hidden = !text; };
-    this.player = new Player($('player'), { name: 'Webcast', onProblem });
-    this.signPlayer = new Player($('sign-player'), { name: 'Sign language interpreter', muted: true });
+    this.player = new Player($('player'), { name: t('Webcast'), onProblem });
+    this.signPlayer = new Player($('sign-player'), { name: t('Sign language interpreter'), muted: true });
     this.wireControls();
     this.renderTabs();
     this.render();
@@ -205,17 +207,17 @@ export class Watch {
       const other = this.rooms[tab.dataset.room];
       const mark = tab.querySelector('.tab__status');
       mark.dataset.status = other ? other.status : '';
-      mark.textContent = other && other.status === 'live' ? ' · Live' : '';
+      mark.textContent = other && other.status === 'live' ? ` · ${t('Live')}` : '';
     }
     const name = (this.order.find((r) => String(r.id) === this.roomId) || {}).name || '';
     $('watch-status').textContent = status ? `${name}: ${STATUS_TEXT[status]}` : '';
     $('watch-status').dataset.status = status || '';
 
-    const playing = Boolean(room && PLAYING.has(status) && room.source);
-    this.player.show(playing ? choosePlayer(room, { audioOnly: this.audioOnly }) : null);
+    const playing = Boolean(room && PLAYING.has(status) && (room.source || room.webrtc));
+    this.player.show(playing ? this.choose(room) : null);
     this.renderSlate(room, playing);
 
-    const canAudio = playing && (room.audio || room.source.type === 'hls');
+    const canAudio = playing && (room.audio || room.source?.type === 'hls');
     setToggle('audio-only', canAudio, this.audioOnly);
     const canSign = playing && Boolean(room.interpreter) && !this.audioOnly;
     setToggle('sign-toggle', canSign, this.sign);
@@ -233,6 +235,14 @@ export class Watch {
     this.renderNowNext(room);
   }
 
+  /** Where the organiser allows it, the low-delay WebRTC picture first, the regular player as its fallback. */
+  choose(room) {
+    const regular = choosePlayer(room, { audioOnly: this.audioOnly });
+    const token = this.viewerToken();
+    if (!room.webrtc || this.audioOnly || !token) return regular;
+    return { ...room.webrtc, headers: { Authorization: `Bearer ${token}` }, fallback: regular };
+  }
+
   renderSlate(room, playing) {
     const slate = $('slate');
     const extra = $('slate-extra');
@@ -240,22 +250,22 @@ export class Watch {
     let message = '';
     extra.replaceChildren();
     if (!room) {
-      heading = 'No webcast for this room yet';
+      heading = t('No webcast for this room yet');
     } else if (room.status === 'paused') {
-      heading = 'Paused';
-      message = room.slate_message || 'Technical difficulties… We will be back shortly.';
+      heading = t('Paused');
+      message = room.slate_message || t('Technical difficulties… We will be back shortly.');
     } else if (room.status === 'ended') {
-      heading = 'This session has ended';
+      heading = t('This session has ended');
       message = room.slate_message || '';
-      if (room.recording_url) extra.append(el('a', { class: 'button', href: room.recording_url, rel: 'noopener', target: '_blank' }, 'Watch the recording', el('span', { class: 'visually-hidden', text: ' (opens in a new tab)' })));
+      if (room.recording_url) extra.append(el('a', { class: 'button', href: room.recording_url, rel: 'noopener', target: '_blank' }, t('Watch the recording'), el('span', { class: 'visually-hidden', text: ` ${t('(opens in a new tab)')}` })));
     } else if (room.status === 'live' && !room.source) {
-      heading = 'Live';
-      message = room.slate_message || 'The stream will appear here in a moment.';
+      heading = t('Live');
+      message = room.slate_message || t('The stream will appear here in a moment.');
     } else if (!playing) {
       heading = STATUS_TEXT[room.status];
       message = room.slate_message || '';
       const next = room.now_playing || room.next_up;
-      if (next) extra.append(`${room.now_playing ? 'Now' : 'Next'}: ${sessionText(next)}`);
+      if (next) extra.append(room.now_playing ? t('Now: %(session)s', { session: sessionText(next) }) : t('Next: %(session)s', { session: sessionText(next) }));
     }
     const shown = Boolean(heading) && !(playing && room.status === 'live');
     slate.hidden = !shown;

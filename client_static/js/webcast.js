@@ -1,18 +1,22 @@
 // The organiser's webcast console: per room its status, sources, switch, now playing, captions.
 import { ApiError, announce, api, apiText, config, el, errorText, formatDateTime, formatTime, handleForm, notify } from './common.js';
+import { t, tn } from './i18n.js';
+import { PublishPanels } from './publish_panel.js';
 import { StaffState } from './staff.js';
+import { StaffRoomWatch } from './whep.js';
 
 const STATUSES = {
-  scheduled: 'Scheduled',
-  starting_soon: 'Starting soon',
-  live: 'Live',
-  paused: 'Paused (technical difficulties)',
-  ended: 'Ended',
+  scheduled: t('Scheduled'),
+  starting_soon: t('Starting soon'),
+  live: t('Live'),
+  // Translators: the badge shows this without the part in brackets.
+  paused: t('Paused (technical difficulties)'),
+  ended: t('Ended'),
 };
 const STATUS_BADGE = { scheduled: 'muted', starting_soon: 'pending', live: 'live', paused: 'pending', ended: 'answered' };
-const ROLES = { primary: 'Primary', backup: 'Backup', audio: 'Audio only', interpreter: 'Sign language' };
-const KINDS = { hls: 'HLS stream (.m3u8)', embed: 'YouTube or Vimeo', audio: 'Audio stream', webrtc: 'WebRTC (WHEP)' };
-const HEALTH = { ok: ['OK', 'approved'], failing: ['Failing', 'rejected'], unknown: ['Not checked', 'muted'] };
+const ROLES = { primary: t('Primary'), backup: t('Backup'), audio: t('Audio only'), interpreter: t('Sign language') };
+const KINDS = { hls: t('HLS stream (.m3u8)'), embed: t('YouTube or Vimeo'), audio: t('Audio stream'), webrtc: t('WebRTC (WHEP)') };
+const HEALTH = { ok: [t('OK'), 'approved'], failing: [t('Failing'), 'rejected'], unknown: [t('Not checked'), 'muted'] };
 
 const $ = (id) => document.getElementById(id);
 const base = `/events/${encodeURIComponent(config.event_slug)}`;
@@ -20,9 +24,12 @@ const cards = new Map(); // room id -> card element
 let tokens = [];
 
 const store = new StaffState('/moderator', () => render());
+const publishing = new PublishPanels(base);
+const roomWatch = new StaffRoomWatch($('room-watch'));
 
 function render() {
   if (!store.event) return;
+  roomWatch.update(store.event, store.rooms);
   const list = $('room-cards');
   const wanted = store.event.rooms.map((r) => String(r.id));
   for (const [id, card] of cards) {
@@ -54,10 +61,10 @@ function buildCard(room) {
   const p = `r${id}`;
   const card = el('section', { class: 'card webcast-room', 'aria-labelledby': `${p}-title`, dataset: { room: String(id) } });
   const statusForm = el('form', { class: 'form', novalidate: true, dataset: { part: 'status' } },
-    field(`${p}-status`, 'Stream status', el('select', { name: 'status' }, options(STATUSES))),
-    field(`${p}-slate`, 'Slate message (optional)', el('input', { name: 'slate_message', maxlength: 300 }), 'Shown to viewers instead of (or over) the picture.'),
-    field(`${p}-recording`, 'Recording address (optional)', el('input', { name: 'recording_url', type: 'url', maxlength: 2000, spellcheck: 'false' }), 'Offered once the status is Ended.'),
-    el('button', { type: 'submit', class: 'button button--primary' }, 'Apply', el('span', { class: 'visually-hidden', text: ` status for ${room.name}` })));
+    field(`${p}-status`, t('Stream status'), el('select', { name: 'status' }, options(STATUSES))),
+    field(`${p}-slate`, t('Slate message (optional)'), el('input', { name: 'slate_message', maxlength: 300 }), t('Shown to viewers instead of (or over) the picture.')),
+    field(`${p}-recording`, t('Recording address (optional)'), el('input', { name: 'recording_url', type: 'url', maxlength: 2000, spellcheck: 'false' }), t('Offered once the status is Ended.')),
+    el('button', { type: 'submit', class: 'button button--primary' }, t('Apply'), el('span', { class: 'visually-hidden', text: ' ' + t('status for %(room)s', { room: room.name }) })));
   handleForm(statusForm, async (form) => {
     const view = await api('POST', `${base}/rooms/${id}/status`, {
       status: form.elements.status.value,
@@ -66,15 +73,15 @@ function buildCard(room) {
     });
     delete form.dataset.dirty;
     updateRoom(view);
-    notify(`${room.name}: ${STATUSES[view.status].toLowerCase()}.`);
+    notify(t('%(room)s: %(status)s.', { room: room.name, status: STATUSES[view.status].toLowerCase() }));
   });
 
   const sourceForm = el('form', { class: 'form form--grid', novalidate: true, dataset: { part: 'source' } },
-    field(`${p}-role`, 'Role', el('select', { name: 'role' }, options(ROLES))),
-    field(`${p}-kind`, 'Kind', el('select', { name: 'kind' }, options(KINDS))),
-    field(`${p}-url`, 'Stream address', el('input', { name: 'url', type: 'url', required: true, maxlength: 2000, spellcheck: 'false', autocapitalize: 'none' })),
-    field(`${p}-label`, 'Label (optional)', el('input', { name: 'label', maxlength: 100 })),
-    el('div', { class: 'field field--action' }, el('button', { type: 'submit', class: 'button' }, 'Save source')));
+    field(`${p}-role`, t('Role'), el('select', { name: 'role' }, options(ROLES))),
+    field(`${p}-kind`, t('Kind'), el('select', { name: 'kind' }, options(KINDS))),
+    field(`${p}-url`, t('Stream address'), el('input', { name: 'url', type: 'url', required: true, maxlength: 2000, spellcheck: 'false', autocapitalize: 'none' })),
+    field(`${p}-label`, t('Label (optional)'), el('input', { name: 'label', maxlength: 100 })),
+    el('div', { class: 'field field--action' }, el('button', { type: 'submit', class: 'button' }, t('Save source'))));
   handleForm(sourceForm, async (form) => {
     const role = form.elements.role.value;
     const body = { role, kind: form.elements.kind.value, url: form.elements.url.value.trim() };
@@ -82,15 +89,15 @@ function buildCard(room) {
     updateRoom(await api('PUT', `${base}/rooms/${id}/sources`, body));
     form.elements.url.value = '';
     form.elements.label.value = '';
-    notify(`${ROLES[role]} source saved for ${room.name}.`);
+    notify(t('%(role)s source saved for %(room)s.', { role: ROLES[role], room: room.name }));
   });
 
   const nowForm = el('form', { class: 'form', novalidate: true, dataset: { part: 'now' } },
-    field(`${p}-now`, 'Session now playing', el('select', { name: 'session_id' })),
+    field(`${p}-now`, t('Session now playing'), el('select', { name: 'session_id' })),
     el('div', { class: 'field field--check' },
       el('input', { type: 'checkbox', id: `${p}-auto`, name: 'auto_advance' }),
-      el('label', { for: `${p}-auto`, text: 'Follow the agenda automatically' })),
-    el('button', { type: 'submit', class: 'button' }, 'Save', el('span', { class: 'visually-hidden', text: ` now playing in ${room.name}` })));
+      el('label', { for: `${p}-auto`, text: t('Follow the agenda automatically') })),
+    el('button', { type: 'submit', class: 'button' }, t('Save'), el('span', { class: 'visually-hidden', text: ' ' + t('now playing in %(room)s', { room: room.name }) })));
   handleForm(nowForm, async (form) => {
     const view = await api('POST', `${base}/rooms/${id}/now-playing`, {
       session_id: form.elements.session_id.value ? Number(form.elements.session_id.value) : null,
@@ -98,15 +105,17 @@ function buildCard(room) {
     });
     delete form.dataset.dirty;
     updateRoom(view);
-    notify(view.now_playing ? `Now playing in ${room.name}: ${view.now_playing.title}.` : `Nothing marked as playing in ${room.name}.`);
+    notify(view.now_playing
+      ? t('Now playing in %(room)s: %(session)s.', { room: room.name, session: view.now_playing.title })
+      : t('Nothing marked as playing in %(room)s.', { room: room.name }));
   });
 
   const tokenForm = el('form', { class: 'form form--row', novalidate: true, dataset: { part: 'token' } },
-    field(`${p}-token-label`, 'Captioner name', el('input', { name: 'label', required: true, maxlength: 100 })),
-    el('button', { type: 'submit', class: 'button' }, 'Create caption token'));
+    field(`${p}-token-label`, t('Captioner name'), el('input', { name: 'label', required: true, maxlength: 100 })),
+    el('button', { type: 'submit', class: 'button' }, t('Create caption token')));
   handleForm(tokenForm, async (form) => {
     const label = form.elements.label.value.trim();
-    if (!label) throw new ApiError({ code: 'invalid_input', message: 'Give the token a name, such as the captioner’s.', fields: { label: 'required' } });
+    if (!label) throw new ApiError({ code: 'invalid_input', message: t('Give the token a name, such as the captioner’s.'), fields: { label: t('required') } });
     const created = await api('POST', `${base}/rooms/${id}/caption-tokens`, { label });
     form.reset();
     showNewToken(card, created);
@@ -123,22 +132,23 @@ function buildCard(room) {
         el('span', { class: 'webcast-room__viewers', dataset: { part: 'viewers' } }))),
     el('div', { class: 'webcast-room__grid' },
       el('div', { class: 'webcast-room__col' },
-        el('h3', { text: 'Status' }), statusForm,
-        el('h3', { text: 'Now playing' }), nowForm,
+        el('h3', { text: t('Status') }), statusForm,
+        el('h3', { text: t('Now playing') }), nowForm,
         el('p', { class: 'hint', dataset: { part: 'next' } })),
       el('div', { class: 'webcast-room__col' },
-        el('h3', { id: `${p}-sources-title`, text: 'Sources' }),
+        el('h3', { id: `${p}-sources-title`, text: t('Sources') }),
         el('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': `${p}-sources-title` },
           el('table', { class: 'table' },
-            el('thead', {}, el('tr', {}, ['Role', 'Kind', 'Address', 'Label', 'Health', ''].map((h) => el('th', { scope: 'col' }, h || el('span', { class: 'visually-hidden', text: 'Actions' }))))),
+            el('thead', {}, el('tr', {}, [t('Role'), t('Kind'), t('Address'), t('Label'), t('Health'), ''].map((h) => el('th', { scope: 'col' }, h || el('span', { class: 'visually-hidden', text: t('Actions') }))))),
             el('tbody', { dataset: { part: 'sources' } }))),
-        el('div', { class: 'actions', role: 'group', 'aria-label': `Source on air in ${room.name}`, dataset: { part: 'switch' } }),
-        el('details', { class: 'name-details' }, el('summary', { text: 'Add or replace a source' }), sourceForm),
-        el('h3', { text: 'Captions' }),
+        el('div', { class: 'actions', role: 'group', 'aria-label': t('Source on air in %(room)s', { room: room.name }), dataset: { part: 'switch' } }),
+        el('details', { class: 'name-details' }, el('summary', { text: t('Add or replace a source') }), sourceForm),
+        el('h3', { text: t('Captions') }),
         el('div', { dataset: { part: 'new-token' } }),
         el('ul', { class: 'plain-list token-list', dataset: { part: 'tokens' } }),
         tokenForm,
-        el('p', { class: 'webcast-room__download' }, el('a', { href: `/api/v1${base}/rooms/${id}/captions.vtt`, download: '' }, 'Download the captions', el('span', { class: 'visually-hidden', text: ` of ${room.name}` }), ' (.vtt)')))));
+        el('p', { class: 'webcast-room__download' }, el('a', { href: `/api/v1${base}/rooms/${id}/captions.vtt`, download: '' }, t('Download the captions'), el('span', { class: 'visually-hidden', text: ' ' + t('of %(room)s', { room: room.name }) }), ' (.vtt)')),
+        publishing.section(room))));
   return card;
 }
 
@@ -147,11 +157,11 @@ const editing = (form) => form.dataset.dirty || form.contains(document.activeEle
 
 function updateCard(card, room) {
   const status = part(card, 'status-badge');
-  status.textContent = STATUSES[room.status].replace(/ \(.*\)$/, '');
+  status.textContent = STATUSES[room.status].replace(/\s*\(.*\)$/, '');
   status.className = `badge badge--${STATUS_BADGE[room.status]}`;
   // Counts arrive every few seconds, and only once they change.
   const count = store.viewerCounts === null ? null : store.viewerCounts[String(room.id)] ?? 0;
-  part(card, 'viewers').textContent = count === null ? 'Counting viewers…' : `${count} watching`;
+  part(card, 'viewers').textContent = count === null ? t('Counting viewers…') : tn('%(num)s watching', '%(num)s watching', count);
 
   const statusForm = part(card, 'status');
   if (!editing(statusForm)) {
@@ -161,10 +171,11 @@ function updateCard(card, room) {
   }
   renderNowPlaying(part(card, 'now'), room);
   const next = part(card, 'next');
-  next.textContent = room.next_up ? `Next: ${formatTime(room.next_up.starts_at)} · ${room.next_up.title}` : '';
+  next.textContent = room.next_up ? t('Next: %(session)s', { session: `${formatTime(room.next_up.starts_at)} · ${room.next_up.title}` }) : '';
   next.hidden = !room.next_up;
   renderSources(card, room);
   renderTokens(card, room);
+  publishing.update(room);
 }
 
 function renderNowPlaying(form, room) {
@@ -174,9 +185,9 @@ function renderNowPlaying(form, room) {
   const here = sessions.filter((s) => s.room_id === room.id);
   const elsewhere = sessions.filter((s) => s.room_id !== room.id);
   form.elements.session_id.replaceChildren(
-    el('option', { value: '', text: 'Nothing (between sessions)' }),
-    here.length ? el('optgroup', { label: `In ${room.name}` }, here.map(option)) : null,
-    elsewhere.length ? el('optgroup', { label: 'Elsewhere' }, elsewhere.map(option)) : null,
+    el('option', { value: '', text: t('Nothing (between sessions)') }),
+    here.length ? el('optgroup', { label: t('In %(room)s', { room: room.name }) }, here.map(option)) : null,
+    elsewhere.length ? el('optgroup', { label: t('Elsewhere') }, elsewhere.map(option)) : null,
   );
   form.elements.session_id.value = room.now_playing ? String(room.now_playing.id) : '';
   form.elements.auto_advance.checked = Boolean(room.auto_advance);
@@ -188,50 +199,50 @@ function renderSources(card, room) {
   body.replaceChildren(...(room.sources.length ? room.sources.map((s) => {
     const [healthText, healthKind] = HEALTH[s.health] || [s.health, 'muted'];
     return el('tr', {},
-      el('td', {}, ROLES[s.role] || s.role, room.active === s.role ? el('span', { class: 'badge badge--live webcast-room__air', text: 'On air' }) : null),
+      el('td', {}, ROLES[s.role] || s.role, room.active === s.role ? el('span', { class: 'badge badge--live webcast-room__air', text: t('On air') }) : null),
       el('td', { text: KINDS[s.kind] || s.kind }),
       el('td', { class: 'webcast-room__url', text: s.url }),
       el('td', { text: s.label || '' }),
       el('td', {},
         el('span', { class: `badge badge--${healthKind}`, text: healthText }),
         s.health_reason ? el('span', { class: 'hint webcast-room__reason', text: ` ${s.health_reason}` }) : null,
-        s.checked_at ? el('span', { class: 'hint webcast-room__reason' }, ' · checked ', el('time', { datetime: s.checked_at, text: formatTime(s.checked_at) })) : null),
+        s.checked_at ? el('span', { class: 'hint webcast-room__reason' }, ` · ${t('checked')} `, el('time', { datetime: s.checked_at, text: formatTime(s.checked_at) })) : null),
       el('td', {}, el('button', {
         type: 'button', class: 'button button--quiet button--small button--danger', dataset: { focus: `remove-${s.role}` },
         onclick: () => removeSource(room, s.role),
-      }, 'Remove', el('span', { class: 'visually-hidden', text: ` ${ROLES[s.role] || s.role} source` }))));
-  }) : [el('tr', {}, el('td', { colspan: '6', class: 'muted', text: 'No sources yet. Add the stream below.' }))]));
+      }, t('Remove'), el('span', { class: 'visually-hidden', text: ' ' + t('%(role)s source', { role: ROLES[s.role] || s.role }) }))));
+  }) : [el('tr', {}, el('td', { colspan: '6', class: 'muted', text: t('No sources yet. Add the stream below.') }))]));
   if (hadFocus) body.querySelector(`[data-focus="${hadFocus}"]`)?.focus();
 
   const roles = new Set(room.sources.map((s) => s.role));
   const group = part(card, 'switch');
   const focused = group.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
-  group.replaceChildren(el('span', { class: 'muted', text: 'On air:' }), ...['primary', 'backup'].map((role) => el('button', {
+  group.replaceChildren(el('span', { class: 'muted', text: t('On air:') }), ...['primary', 'backup'].map((role) => el('button', {
     type: 'button', class: 'button button--small', 'aria-pressed': String(room.active === role), disabled: !roles.has(role), dataset: { focus: `switch-${role}` },
     onclick: () => switchTo(room, role),
-  }, `Play ${role}`)));
+  }, role === 'primary' ? t('Play primary') : t('Play backup'))));
   if (focused) group.querySelector(`[data-focus="${focused}"]`)?.focus();
 }
 
 function renderTokens(card, room) {
-  const mine = tokens.filter((t) => t.room_id === room.id && !t.revoked);
-  part(card, 'tokens').replaceChildren(...(mine.length ? mine.map((t) => el('li', { class: 'token-list__item' },
-    el('span', {}, el('strong', { text: t.label }), ' ', el('span', { class: 'muted' }, 'created ', el('time', { datetime: t.created_at, text: formatDateTime(t.created_at) }))),
+  const mine = tokens.filter((token) => token.room_id === room.id && !token.revoked);
+  part(card, 'tokens').replaceChildren(...(mine.length ? mine.map((token) => el('li', { class: 'token-list__item' },
+    el('span', {}, el('strong', { text: token.label }), ' ', el('span', { class: 'muted' }, `${t('created')} `, el('time', { datetime: token.created_at, text: formatDateTime(token.created_at) }))),
     el('button', {
       type: 'button', class: 'button button--quiet button--small button--danger',
-      onclick: () => revokeToken(t),
-    }, 'Revoke', el('span', { class: 'visually-hidden', text: ` caption token ${t.label}` })))) : [el('li', { class: 'muted', text: 'No caption tokens: captions are off for this room.' })]));
+      onclick: () => revokeToken(token),
+    }, t('Revoke'), el('span', { class: 'visually-hidden', text: ' ' + t('caption token %(label)s', { label: token.label }) })))) : [el('li', { class: 'muted', text: t('No caption tokens: captions are off for this room.') })]));
 }
 
 /** A new token's secret, shown this once, with a copy button. */
 function showNewToken(card, created) {
   const input = el('input', { id: `token-${created.id}`, readonly: true, value: created.token, class: 'token-value', spellcheck: 'false' });
   const box = el('div', { class: 'notice notice--warn new-token', role: 'status' },
-    el('p', {}, el('strong', { text: 'Copy this token now. ' }), 'It is shown only once; give it to the captioner for the captioner page.'),
+    el('p', {}, el('strong', { text: `${t('Copy this token now.')} ` }), t('It is shown only once; give it to the captioner for the captioner page.')),
     el('div', { class: 'form--inline form' },
-      el('div', { class: 'field' }, el('label', { for: input.id, text: `Caption token for ${created.label}` }), input),
-      el('button', { type: 'button', class: 'button', onclick: () => copy(input) }, 'Copy token'),
-      el('button', { type: 'button', class: 'button button--quiet', onclick: () => box.remove() }, 'Done')));
+      el('div', { class: 'field' }, el('label', { for: input.id, text: t('Caption token for %(label)s', { label: created.label }) }), input),
+      el('button', { type: 'button', class: 'button', onclick: () => copy(input) }, t('Copy token')),
+      el('button', { type: 'button', class: 'button button--quiet', onclick: () => box.remove() }, t('Done'))));
   part(card, 'new-token').replaceChildren(box);
   input.focus();
   input.select();
@@ -243,11 +254,11 @@ async function copy(input) {
   } catch {
     input.select(); // without a secure context the clipboard API is missing; let the keyboard copy
     if (!document.execCommand('copy')) {
-      notify('Press Ctrl+C (or ⌘C) to copy the selected token.');
+      notify(t('Press Ctrl+C (or ⌘C) to copy the selected token.'));
       return;
     }
   }
-  notify('Token copied.');
+  notify(t('Token copied.'));
 }
 
 // --- commands ------------------------------------------------------------------------------
@@ -271,17 +282,19 @@ async function run(action, done) {
 
 function switchTo(room, role) {
   if (room.active === role) return;
-  run(() => api('POST', `${base}/rooms/${room.id}/switch`, { active: role }), `${room.name} now plays its ${role} source.`);
+  run(() => api('POST', `${base}/rooms/${room.id}/switch`, { active: role }), role === 'primary'
+    ? t('%(room)s now plays its primary source.', { room: room.name })
+    : t('%(room)s now plays its backup source.', { room: room.name }));
 }
 
 function removeSource(room, role) {
-  if (!window.confirm(`Remove the ${ROLES[role].toLowerCase()} source of ${room.name}?`)) return;
-  run(() => api('DELETE', `${base}/rooms/${room.id}/sources`, { role }), 'Source removed.');
+  if (!window.confirm(t('Remove the %(role)s source of %(room)s?', { role: ROLES[role].toLowerCase(), room: room.name }))) return;
+  run(() => api('DELETE', `${base}/rooms/${room.id}/sources`, { role }), t('Source removed.'));
 }
 
 async function revokeToken(token) {
-  if (!window.confirm(`Revoke the caption token "${token.label}"? Its captioner is cut off at once.`)) return;
-  if (await run(() => api('DELETE', `${base}/caption-tokens/${token.id}`), 'Token revoked.')) await refreshTokens();
+  if (!window.confirm(t('Revoke the caption token “%(label)s”? Its captioner is cut off at once.', { label: token.label }))) return;
+  if (await run(() => api('DELETE', `${base}/caption-tokens/${token.id}`), t('Token revoked.'))) await refreshTokens();
 }
 
 async function refreshTokens() {
@@ -306,12 +319,12 @@ function readFile(file) {
 
 handleForm($('import-form'), async (form) => {
   const file = form.elements.body.files[0];
-  if (!file) throw new ApiError({ code: 'invalid_input', message: 'Choose the schedule file first.', fields: { body: 'no file chosen' } });
+  if (!file) throw new ApiError({ code: 'invalid_input', message: t('Choose the schedule file first.'), fields: { body: t('no file chosen') } });
   const format = form.elements.format.value;
   const type = format === 'csv' ? 'text/csv' : 'application/json';
   const result = await apiText('POST', `${base}/agenda/import?format=${format}`, await readFile(file), type);
   form.reset();
-  notify(`${result.imported} ${result.imported === 1 ? 'session' : 'sessions'} imported.`);
+  notify(tn('%(num)s session imported.', '%(num)s sessions imported.', result.imported));
 });
 
 refreshTokens();

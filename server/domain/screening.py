@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 
@@ -12,6 +13,10 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Regions tried when a number is written without its international prefix; the first
 # users are UK public bodies, and the rest cover the languages we ship.
 PHONE_REGIONS = ("GB", "IE", "FR", "ES", "US")
+# The fewest digits of any valid number in phonenumbers' metadata (Germany, Austria, Niue, ...);
+# tests/unit/test_screening.py checks it against the installed metadata.
+SHORTEST_NUMBER_DIGITS = 4
+DECIMAL_DIGIT = re.compile(r"\d")  # in str patterns, any Unicode decimal digit, as isdecimal
 
 
 # better_profanity's list includes words that people need to discuss crime, health and
@@ -98,17 +103,141 @@ PLAIN_LANGUAGE = [
 ]
 
 
+# How many first letters of each word `_CompiledWordSet.prefixes` spells out (9,000 strings):
+# enough to dismiss almost every ordinary word with one set lookup.
+PREFIX = 4
+# What better_profanity writes in place of a flagged word; a text is profane when censoring
+# changes it, so a word already written this way changes nothing.
+REPLACEMENT = "****"
+
+
+class _CompiledWordSet:
+    """better_profanity's word list, answering `word in words` with compiled patterns.
+
+    The library keeps a list of VaryingStrings (each letter may be written as look-alikes:
+    a/@/4, s/$/5, ...) and compares every word and word pair of a text with all of it: about
+    10 ms a question. Every look-alike stands for exactly one character, so a candidate can
+    only equal words of its own length whose first letter allows its first character: one
+    regular expression per (length, first character) answers the same in microseconds."""
+
+    def __init__(self, words: list) -> None:
+        buckets: dict[tuple[int, str], list[str]] = {}
+        self.prefixes: set[str] = set()  # every spelling of every word's first PREFIX letters
+        for word in words:
+            combos = word._char_combos
+            if any(len(char) != 1 for chars in combos for char in chars):
+                raise ValueError(f"look-alikes of {word} are not single characters")
+            pattern = "".join(
+                "[" + "".join(re.escape(char) for char in chars) + "]" for chars in combos
+            )
+            for first in combos[0] if combos else ():
+                buckets.setdefault((len(combos), first), []).append(pattern)
+            for length in range(1, min(PREFIX, len(combos)) + 1):
+                self.prefixes.update(map("".join, itertools.product(*combos[:length])))
+        self.longest = max((length for length, _first in buckets), default=0)
+        self._patterns = {key: re.compile("|".join(alts)) for key, alts in buckets.items()}
+        self._contains = lru_cache(maxsize=65536)(self._matches)
+
+    def _matches(self, candidate: str) -> bool:
+        pattern = self._patterns.get((len(candidate), candidate[:1]))
+        return pattern is not None and pattern.fullmatch(candidate) is not None
+
+    def settled(self, start: str) -> bool:
+        """Whether no listed word begins with `start` or any longer text that begins so."""
+        return len(start) > self.longest or (
+            len(start) >= PREFIX and start[:PREFIX] not in self.prefixes
+        )
+
+    def __contains__(self, candidate: str) -> bool:
+        return (
+            len(candidate) <= self.longest
+            and candidate[:PREFIX] in self.prefixes
+            and self._contains(candidate)
+        )
+
+
+class _ProfanityCheck:
+    """better_profanity's `contains_profanity`, without its character-by-character scan.
+
+    The library censors the text and compares it with the original. It splits the text (from
+    its first word character on) into runs of its ALLOWED_CHARACTERS; a run followed by a
+    separator is flagged when, lower-cased, it is a listed word, or when it and up to
+    MAX_NUMBER_COMBINATIONS of the following runs, joined with or without the separators
+    between them, are; the text's last run is only looked up alone, and a one-character run
+    at the very end joins nothing. The first flag changes the text, so this stops there.
+    Its answers are compared with the library's in tests/unit/test_screening.py."""
+
+    def __init__(self, profanity: Profanity) -> None:
+        if any(char.isspace() for char in profanity.ALLOWED_CHARACTERS):
+            raise ValueError("better_profanity drops whitespace runs; this check does not")
+        self.words = _CompiledWordSet(profanity.CENSOR_WORDSET)
+        self.joined = profanity.MAX_NUMBER_COMBINATIONS
+        self._run = re.compile(_character_class(profanity.ALLOWED_CHARACTERS) + "+")
+
+    def __call__(self, text: str) -> bool:
+        first = self._run.search(text)
+        if first is None or first.start() >= len(text) - 1:
+            return False  # the library's "no words" shortcut
+        body = text[first.start() :]
+        runs = [(run.group(), run.start(), run.end()) for run in self._run.finditer(body)]
+        joinable = len(runs) - (runs[-1][1] >= len(body) - 1)
+        words = self.words
+        for index, (run, _start, _end) in enumerate(runs):
+            lowered = run.lower()
+            if lowered[:PREFIX] not in words.prefixes:
+                continue  # no listed word starts this way, alone or joined
+            if self._joins(body, runs, index, joinable, lowered):
+                return True
+            if run != REPLACEMENT and lowered in words:
+                return True
+        return False
+
+    def _joins(self, body: str, runs: list, index: int, joinable: int, lowered: str) -> bool:
+        """Does the run at `index` form a listed word with the runs after it?"""
+        words = self.words
+        joined = with_separators = lowered
+        previous_end = runs[index][2]
+        for run, start, end in runs[index + 1 : min(joinable, index + 1 + self.joined)]:
+            joined += run.lower()
+            with_separators += (body[previous_end:start] + run).lower()
+            previous_end = end
+            if joined in words or with_separators in words:
+                return True
+            if words.settled(joined) and words.settled(with_separators):
+                return False  # longer joins start the same way
+        return False
+
+
+def _character_class(characters: set[str]) -> str:
+    """A regular expression character class of `characters`, as ranges of code points."""
+    points = sorted(map(ord, characters))
+    ranges: list[list[int]] = []
+    for point in points:
+        if ranges and ranges[-1][1] == point - 1:
+            ranges[-1][1] = point
+        else:
+            ranges.append([point, point])
+    return (
+        "["
+        + "".join(
+            re.escape(chr(low)) + ("-" + re.escape(chr(high)) if high > low else "")
+            for low, high in ranges
+        )
+        + "]"
+    )
+
+
 @lru_cache(maxsize=1)
-def _profanity() -> Profanity:
-    checker = Profanity()
-    checker.load_censor_words(whitelist_words=PLAIN_LANGUAGE)
-    return checker
+def _profanity() -> _ProfanityCheck:
+    library = Profanity()
+    library.load_censor_words(whitelist_words=list(PLAIN_LANGUAGE))
+    return _ProfanityCheck(library)
 
 
 def screen(text: str) -> tuple[str, ...]:
     """Return the reasons a moderator should look at `text`: profanity, email, phone."""
     flags = []
-    if _profanity().contains_profanity(text):
+    if _profanity()(text):
         flags.append("profanity")
     if EMAIL.search(text):
         flags.append("email")
@@ -118,6 +247,11 @@ def screen(text: str) -> tuple[str, ...]:
 
 
 def _contains_phone_number(text: str) -> bool:
+    # The matcher is slow even on text without a number. Every valid number has at least
+    # SHORTEST_NUMBER_DIGITS digits (its national significant number, in any region), and the
+    # matcher counts only decimal digits, so text with fewer cannot hold one.
+    if len(DECIMAL_DIGIT.findall(text)) < SHORTEST_NUMBER_DIGITS:
+        return False
     for region in PHONE_REGIONS:
         matcher = phonenumbers.PhoneNumberMatcher(
             text, region, leniency=phonenumbers.Leniency.VALID

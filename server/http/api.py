@@ -503,3 +503,8 @@ async def my_data(request: web.Request) -> web.Response:
 async def erase_me(request: web.Request) -> web.Response:
     actor, event = await guarded(request, VIEWER)
     return web.json_response(await privacy.erase_me(request.app[SERVICES], actor, event))
+
+
+# The organiser's WebRTC routes (publish tokens, who may watch) register themselves here, so
+# that the route table, the OpenAPI document and docs/api.md list them.
+from server.http import webrtc as _webrtc  # noqa: E402, F401

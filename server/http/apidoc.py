@@ -61,7 +61,8 @@ Connect with the Socket.IO client (v4 protocol) at path `/socket.io/`:
 | `/stage` | anyone | `{"event": "<slug>"}`, optionally `"room": <id>` for its captions | public |
 | `/captioner` | a captioner | `{"token": "cap_..."}` | none: it sends `caption` `{"text"}` |
 
-A refused connection carries `{"code", "message"}` as its data.
+A refused connection carries `{"code", "message"}` as its data. On `/captioner`, `room` `{}`
+answers `{"id", "name", "whep"}`: the token's room and its low-delay (WHEP) address.
 
 ### Keeping in step
 

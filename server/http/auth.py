@@ -49,19 +49,23 @@ async def current_actor(request: web.Request) -> Actor:
     return actor
 
 
-def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+def cookie_is_secure(request: web.Request) -> bool:
+    """Whether Podium's cookies carry the Secure flag (the cookie_secure setting)."""
     settings = request.app[SETTINGS]
-    secure = {
+    return {
         "always": True,
         "never": False,
         "auto": request.secure or settings.effective_public_url.startswith("https://"),
     }[settings.cookie_secure]
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=settings.staff_session_hours * 3600,
+        max_age=request.app[SETTINGS].staff_session_hours * 3600,
         httponly=True,
         samesite="Strict",
-        secure=secure,
+        secure=cookie_is_secure(request),
         path="/",
     )

@@ -11,10 +11,13 @@ import jinja2
 import segno
 from aiohttp import web
 
+from server import i18n
 from server.app_keys import SERVICES, SETTINGS
 from server.domain.errors import DomainError, NotFound
+from server.http import join_links
 from server.http.auth import staff_session
 from server.http.middleware import build_csp
+from server.i18n import gettext as _
 from server.services import catalog
 from streams.embeds import frame_origins
 
@@ -24,12 +27,14 @@ routes = web.RouteTableDef()
 
 
 def template_environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         enable_async=True,
     )
+    i18n.install(environment)
+    return environment
 
 
 async def render(
@@ -60,7 +65,13 @@ async def render(
         await request.app[TEMPLATES]
         .get_template(template)
         .render_async(
-            page_title=title, config=config, user=user, event=event, static="/static", **context
+            page_title=title,
+            config=config,
+            user=user,
+            event=event,
+            static="/static",
+            **i18n.template_context(request, template),
+            **context,
         )
     )
     response = web.Response(text=html, content_type="text/html", status=status)
@@ -87,7 +98,7 @@ async def _require_staff(request: web.Request, roles: set[str]) -> None:
     if found is None:
         raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
     if found[0].role not in roles:
-        raise web.HTTPForbidden(text="Your role cannot open this page.")
+        raise web.HTTPForbidden(text=_("Your role cannot open this page."))
 
 
 @web.middleware
@@ -97,31 +108,41 @@ async def page_errors_middleware(request: web.Request, handler):
         return await handler(request)
     try:
         return await handler(request)
-    except NotFound as error:
+    except NotFound:
         return await render(
-            request, "error.html", "Not found", status=404, status_code=404, message=error.message
+            request,
+            "error.html",
+            _("Not found"),
+            status=404,
+            status_code=404,
+            message=_("There is no event or room at this address. Check the link you followed."),
         )
     except DomainError as error:
         return await render(
-            request, "error.html", "Error", status=400, status_code=400, message=error.message
+            request,
+            "error.html",
+            _("Error"),
+            status=400,
+            status_code=400,
+            message=_(error.message),  # in the reader's language when the catalogue has it
         )
     except web.HTTPForbidden as refused:
         return await render(
             request,
             "error.html",
-            "Not allowed",
+            _("Not allowed"),
             status=403,
             status_code=403,
-            message=refused.text or "You cannot open this page.",
+            message=refused.text or _("You cannot open this page."),
         )
     except web.HTTPNotFound:
         return await render(
             request,
             "error.html",
-            "Not found",
+            _("Not found"),
             status=404,
             status_code=404,
-            message="There is no page at this address.",
+            message=_("There is no page at this address."),
         )
 
 
@@ -136,7 +157,7 @@ async def login_page(request: web.Request) -> web.Response:
     next_url = request.query.get("next", "/")
     if not _is_local_path(next_url):
         next_url = "/"  # never redirect off-site after login
-    return await render(request, "login.html", "Staff login", config={"next": next_url})
+    return await render(request, "login.html", _("Staff login"), config={"next": next_url})
 
 
 def _is_local_path(url: str) -> bool:
@@ -147,18 +168,16 @@ def _is_local_path(url: str) -> bool:
     return not parts.scheme and not parts.netloc and not url.startswith("//")
 
 
-@routes.get("/e/{slug}")
-async def viewer_page(request: web.Request) -> web.Response:
-    event = await _event(request)
-    csp = await _stream_csp(request, event)
-    return await render(request, "viewer.html", event["title"], event=event, csp=csp)
+# The viewer page, /e/{slug}, is in viewer_page.py; the forms it posts in viewer_forms.py.
 
 
 @routes.get("/e/{slug}/moderate")
 async def moderator_page(request: web.Request) -> web.Response:
     await _require_staff(request, {"moderator", "admin"})
     event = await _event(request)
-    return await render(request, "moderator.html", f"Moderate · {event['title']}", event=event)
+    return await render(
+        request, "moderator.html", _("Moderate · %(event)s", event=event["title"]), event=event
+    )
 
 
 @routes.get("/e/{slug}/chair")
@@ -168,7 +187,11 @@ async def chair_page(request: web.Request) -> web.Response:
     room_id = request.query.get("room", "")
     config = {"room_id": int(room_id) if room_id.isascii() and room_id.isdigit() else None}
     return await render(
-        request, "chair.html", f"Chair · {event['title']}", event=event, config=config
+        request,
+        "chair.html",
+        _("Chair · %(event)s", event=event["title"]),
+        event=event,
+        config=config,
     )
 
 
@@ -189,17 +212,21 @@ async def _stage(request: web.Request, overlay: bool) -> web.Response:
     if room is None:
         raise NotFound("this event has no such room")
     config = {"room_id": room_id, "overlay": overlay}
-    title = f"{'Overlay' if overlay else 'Stage'} · {room['name']}"
+    title = (_("Overlay · %(room)s") if overlay else _("Stage · %(room)s")) % {"room": room["name"]}
+    join = join_links.join_link(request, event["slug"])
     return await render(
-        request, "stage.html", title, event=event, room=room, overlay=overlay, config=config
-    )
+        request, "stage.html", title, event=event, room=room, overlay=overlay, config=config,
+        join=join,
+    )  # fmt: skip
 
 
 @routes.get("/admin")
 async def admin_page(request: web.Request) -> web.Response:
     await _require_staff(request, {"admin"})
     events = await catalog.list_events(request.app[SERVICES])
-    return await render(request, "admin.html", "Organiser", events=events)
+    for item in events:
+        item["join"] = join_links.join_link(request, item["slug"])
+    return await render(request, "admin.html", _("Organiser"), events=events)
 
 
 @routes.get("/e/{slug}/webcast")
@@ -208,13 +235,36 @@ async def webcast_console(request: web.Request) -> web.Response:
     event = await _event(request)
     csp = await _stream_csp(request, event)
     return await render(
-        request, "webcast.html", f"Webcast · {event['title']}", event=event, csp=csp
+        request,
+        "webcast.html",
+        _("Webcast · %(event)s", event=event["title"]),
+        event=event,
+        csp=csp,
+    )
+
+
+@routes.get("/e/{slug}/golive/{room_id:\\d+}")
+async def go_live_page(request: web.Request) -> web.Response:
+    """Publish this laptop's camera, microphone or screen to a room over WHIP."""
+    await _require_staff(request, {"admin"})
+    event = await _event(request)
+    room_id = int(request.match_info["room_id"])
+    room = next((r for r in event["rooms"] if r["id"] == room_id), None)
+    if room is None:
+        raise NotFound("this event has no such room")
+    return await render(
+        request,
+        "golive.html",
+        _("Go live · %(room)s", room=room["name"]),
+        event=event,
+        room=room,
+        config={"room_id": room_id},
     )
 
 
 @routes.get("/caption")
 async def captioner_page(request: web.Request) -> web.Response:
-    return await render(request, "captioner.html", "Live captions")
+    return await render(request, "captioner.html", _("Live captions"))
 
 
 @routes.get("/e/{slug}/qr.svg")
@@ -246,7 +296,7 @@ async def check_in_page(request: web.Request) -> web.Response:
     return await render(
         request,
         "checkin.html",
-        f"Check in · {room['name']}",
+        _("Check in · %(room)s", room=room["name"]),
         event=event,
         room=room,
         config={"room_id": room_id},
@@ -257,10 +307,14 @@ async def check_in_page(request: web.Request) -> web.Response:
 async def reports_page(request: web.Request) -> web.Response:
     await _require_staff(request, {"admin"})
     event = await _event(request)
-    return await render(request, "reports.html", f"Reach · {event['title']}", event=event)
+    return await render(
+        request, "reports.html", _("Reach · %(event)s", event=event["title"]), event=event
+    )
 
 
 @routes.get("/e/{slug}/privacy")
 async def viewer_privacy_page(request: web.Request) -> web.Response:
     event = await _event(request)
-    return await render(request, "privacy.html", f"Your data · {event['title']}", event=event)
+    return await render(
+        request, "privacy.html", _("Your data · %(event)s", event=event["title"]), event=event
+    )

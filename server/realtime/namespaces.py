@@ -65,6 +65,11 @@ class AudienceNamespace(socketio.AsyncNamespace):
                 raise NotFound(f"there is no {event!r} event on {self.namespace}")
             return {"ok": True, "data": result}
         except Exception as error:
+            if not self.server.manager.is_connected(sid, self.namespace):
+                # It left while this was handled (e.g. the `visibility` a page sends as it
+                # unloads): its session is gone, and there is nobody to answer.
+                log.info("%s %s from a socket that has left: dropped", self.namespace, event)
+                return None
             return {"ok": False, "error": _error_or_internal(error, self.namespace, event)}
 
     async def on_connect(self, sid: str, environ: dict, auth_data: Any = None) -> None:
@@ -233,16 +238,20 @@ class CaptionerNamespace(socketio.AsyncNamespace):
             event, room = await captions.room_for_token(self.app[SERVICES], token)
         except DomainError as error:
             raise ConnectionRefusedError(error_body(error.code, error.message)) from error
-        await self.save_session(sid, {"event_id": event.id, "room_id": room.id, "token": token})
+        room_view = {"id": room.id, "name": room.name, "whep": f"/whep/rooms/{room.id}"}
+        await self.save_session(sid, {"event_id": event.id, "room": room_view, "token": token})
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
         sid, data = args[0], (args[1] if len(args) > 1 else None)
         try:
+            stored = await self.get_session(sid)
+            if event == "room":  # which room this token captions (its low-delay picture too)
+                sc.Empty.model_validate({} if data is None else data)
+                return {"ok": True, "data": stored["room"]}
             if event != "caption":
                 raise NotFound(f"there is no {event!r} event on {self.namespace}")
-            stored = await self.get_session(sid)
             text = sc.PostCaption.model_validate({} if data is None else data).text
             # The token is checked again for each line, so a revoked one stops at once.
             line = await captions.post_line(self.app[SERVICES], stored["token"], text)

@@ -5,6 +5,12 @@ from __future__ import annotations
 import socketio
 from aiohttp import web
 
+from server.realtime.fanout import (
+    FastSocketServer,
+    make_client_manager,
+    start_client_manager,
+    stop_client_manager,
+)
 from server.realtime.namespaces import (
     CaptionerNamespace,
     ChairNamespace,
@@ -16,10 +22,12 @@ from server.settings import Settings
 
 
 def create_socket_server(settings: Settings, app: web.Application) -> socketio.AsyncServer:
-    sockets = socketio.AsyncServer(
+    sockets = FastSocketServer(
+        client_manager=make_client_manager(settings),
         async_mode="aiohttp",
         cors_allowed_origins=list(settings.effective_allowed_origins),
         max_http_buffer_size=settings.max_socket_message_bytes,
+        write_buffer_max_bytes=settings.socket_write_buffer_max_bytes,
         logger=False,
         engineio_logger=False,
     )
@@ -29,4 +37,13 @@ def create_socket_server(settings: Settings, app: web.Application) -> socketio.A
     sockets.register_namespace(StageNamespace("/stage", app))
     sockets.register_namespace(CaptionerNamespace("/captioner", app))
     sockets.attach(app)
+
+    async def start(app: web.Application) -> None:
+        await start_client_manager(sockets)
+
+    async def stop(app: web.Application) -> None:
+        await stop_client_manager(sockets)
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
     return sockets

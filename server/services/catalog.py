@@ -34,6 +34,9 @@ async def event_by_slug(s: Services, slug: str) -> EventRow:
 
 
 async def event_by_id(s: Services, event_id: int) -> EventRow:
+    """The socket path's lookup: from memory where the app keeps it (see live_state.py)."""
+    if s.live is not None:
+        return await s.live.event_by_id(event_id)
     async with s.db.read() as session:
         return await event_store.by_id(session, event_id)
 

@@ -64,18 +64,7 @@ class Changes:
         staff: list[dict[str, Any]] = []
         authors: list[tuple[int, dict[str, Any]]] = []
         for row, was_public, causes in self._questions.values():
-            staff.append(
-                {"type": "question", "causes": causes, "question": views.staff_question(row)}
-            )
-            if views.is_public(row):
-                public.append(
-                    {"type": "question", "causes": causes, "question": views.public_question(row)}
-                )
-            elif was_public:
-                public.append({"type": "question_removed", "question_id": row.id})
-            authors.append(
-                (row.viewer_id, {"type": "mine", "question": views.author_question(row)})
-            )
+            question_entries(row, was_public, causes, public, staff, authors)
         for room_id in sorted(self._running_orders):
             order = await question_store.running_order(session, room_id)
             staff.append(
@@ -97,16 +86,51 @@ class Changes:
         if self._event_detail is not None:
             for stream in (public, staff):
                 stream.append({"type": "event", "event": self._event_detail})
-        numbered_public = await broadcasts.append(session, self.event_id, "public", public)
-        numbered_staff = await broadcasts.append(session, self.event_id, "staff", staff)
+        await record_entries(self.work, self.event_id, self.publisher, public, staff, authors)
 
-        def publish() -> None:
-            self.publisher.publish(self.event_id, "public", numbered_public)
-            self.publisher.publish(self.event_id, "staff", numbered_staff)
-            for viewer_id, payload in authors:
-                self.publisher.notify_viewer(viewer_id, payload)
 
-        self.work.after_commit(publish)
+def question_entries(
+    row: QuestionRow,
+    was_public: bool,
+    causes: list[str],
+    public: list[dict[str, Any]],
+    staff: list[dict[str, Any]],
+    authors: list[tuple[int, dict[str, Any]]],
+) -> dict[str, Any]:
+    """Add what each audience is told about a changed question to their streams; return
+    the author's view of it. The public view is built once, and shared."""
+    shown = views.public_question(row)
+    staff.append(
+        {"type": "question", "causes": causes, "question": views.staff_question(row, shown)}
+    )
+    if views.is_public(row):
+        public.append({"type": "question", "causes": causes, "question": shown})
+    elif was_public:
+        public.append({"type": "question_removed", "question_id": row.id})
+    mine = views.author_question(row, shown)
+    authors.append((row.viewer_id, {"type": "mine", "question": mine}))
+    return mine
+
+
+async def record_entries(
+    work: UnitOfWork,
+    event_id: int,
+    publisher: Publisher,
+    public: list[dict[str, Any]],
+    staff: list[dict[str, Any]],
+    authors: list[tuple[int, dict[str, Any]]],
+) -> None:
+    """Number and store both streams' entries; publish them, and tell authors, after commit."""
+    numbered_public = await broadcasts.append(work.session, event_id, "public", public)
+    numbered_staff = await broadcasts.append(work.session, event_id, "staff", staff)
+
+    def publish() -> None:
+        publisher.publish(event_id, "public", numbered_public)
+        publisher.publish(event_id, "staff", numbered_staff)
+        for viewer_id, payload in authors:
+            publisher.notify_viewer(viewer_id, payload)
+
+    work.after_commit(publish)
 
 
 async def announce_rooms(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
 from server.services.ratelimit import RateLimiter
 from server.settings import Settings
 from server.store.database import Database
+
+if TYPE_CHECKING:
+    from server.services.live_state import LiveState
 
 STAFF_ROLES = ("admin", "moderator", "chair")
 
@@ -57,6 +60,8 @@ class Services:
     tally: VoteTallyMarker
     # For checking stream sources (HLS playlists); None where nothing checks them.
     http: aiohttp.ClientSession | None = None
+    # What viewers are sent on connecting, kept in memory; None reads the database each time.
+    live: LiveState | None = None
     question_limiter: RateLimiter = field(init=False)
     vote_limiter: RateLimiter = field(init=False)
     login_limiter: RateLimiter = field(init=False)

@@ -84,6 +84,8 @@ async def erase_me(s: Services, actor: Actor, event: EventRow) -> dict[str, Any]
             await work.session.refresh(row)
             changes.question(row)
         await changes.record()
+        if s.live is not None:  # what the viewers' memory held of them goes too
+            work.after_commit(lambda: s.live.forget(event.id, actor.id))
     return {"erased": True}
 
 
@@ -110,6 +112,8 @@ async def purge_event(s: Services, event_id: int) -> dict[str, int]:
             action="PersonalDataPurged",
             details={"viewers": len(viewer_ids)},
         )
+        if s.live is not None:  # names held in memory for connecting viewers go too
+            work.after_commit(lambda: s.live.forget(event_id))
     log.info("purged personal data of event %s (%d viewers)", event_id, len(viewer_ids))
     return {"event_id": event_id, "viewers": len(viewer_ids)}
 

@@ -15,7 +15,7 @@ from streams.errors import InvalidSource
 from streams.sources import make_source
 
 STATUSES = ("scheduled", "starting_soon", "live", "paused", "ended")
-SOURCE_ROLES = ("primary", "backup", "audio", "interpreter")
+SOURCE_ROLES = ("primary", "backup", "audio", "interpreter", "webrtc")
 
 
 def player_of(source: StreamSourceRow | None) -> dict[str, Any] | None:
@@ -74,6 +74,10 @@ def room_view(
         "next_up": _session_summary(_next_up(room, agenda)),
         "captions": {"available": captions_available},
     }
+    # While someone publishes over WHIP: staff always see it, viewers where it is allowed.
+    webrtc = by_role.get("webrtc")
+    if webrtc is not None and (staff or room.webrtc_viewers):
+        view["webrtc"] = player_of(webrtc)
     if staff:
         view["auto_advance"] = room.auto_advance
         view["sources"] = [

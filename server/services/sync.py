@@ -26,10 +26,19 @@ from server.store.models import EventRow, ViewerRow
 async def viewer_sync(
     s: Services, actor: Actor, event: EventRow, since: int | None
 ) -> dict[str, Any]:
+    """Served from memory (server/services/live_state.py) where the app keeps it."""
+    if s.live is not None:
+        return await s.live.viewer_sync(actor.id, event, since)
+    return await viewer_sync_from_database(s, actor, event, since)
+
+
+async def viewer_sync_from_database(
+    s: Services, actor: Actor, event: EventRow, since: int | None
+) -> dict[str, Any]:
     async with s.db.read() as session:
         result = await _catch_up(s, session, event.id, "public", since)
         if result is None:
-            result = await _public_snapshot(session, event)
+            result = await public_snapshot(session, event)
         viewer = await session.get(ViewerRow, actor.id)
         mine = await question_store.list_by_viewer(session, actor.id)
         result["mine"] = [views.author_question(row) for row in mine]
@@ -93,7 +102,7 @@ async def _catch_up(
     return {"mode": "catchup", "seq": entries[-1]["seq"] if entries else since, "entries": entries}
 
 
-async def _public_snapshot(session: AsyncSession, event: EventRow) -> dict[str, Any]:
+async def public_snapshot(session: AsyncSession, event: EventRow) -> dict[str, Any]:
     seq = await broadcasts.current_seq(session, event.id, "public")
     rows = await question_store.list_for_event(session, event.id, sorted(PUBLIC_STATES))
     return {

@@ -22,30 +22,50 @@ class VoteTally:
         self.publisher = publisher
         self.interval = interval_seconds
         self._dirty: dict[int, set[int]] = defaultdict(set)
+        # One flush at a time: a flush returns only once every mark made before it was
+        # counted and published, even those that an earlier flush, still running, had taken.
+        self._flushing = asyncio.Lock()
 
     def mark(self, event_id: int, question_id: int) -> None:
         self._dirty[event_id].add(question_id)
 
     async def flush(self) -> None:
         """Broadcast the current counts of every question voted on since the last flush."""
-        dirty, self._dirty = self._dirty, defaultdict(set)
-        for event_id, question_ids in dirty.items():
-            async with self.db.write(event_id) as work:
-                counts = await question_store.vote_counts(work.session, sorted(question_ids))
-                payload = {
-                    "type": "votes",
-                    "votes": [{"id": qid, "votes": n} for qid, n in sorted(counts.items())],
-                }
-                numbered = {
-                    stream: await broadcasts.append(work.session, event_id, stream, [payload])
-                    for stream in broadcasts.STREAMS
-                }
+        async with self._flushing:
+            dirty, self._dirty = self._dirty, defaultdict(set)
+            done: set[int] = set()
+            try:
+                for event_id, question_ids in dirty.items():
+                    await self._flush_event(event_id, question_ids)
+                    done.add(event_id)
+            except BaseException:
+                # Not published (a failed write, or cancelled at shutdown): marked again, so
+                # the next flush counts them.
+                for event_id, question_ids in dirty.items():
+                    if event_id not in done:
+                        self._dirty[event_id] |= question_ids
+                raise
 
-                def publish(numbered=numbered, event_id=event_id) -> None:
-                    for stream, entries in numbered.items():
-                        self.publisher.publish(event_id, stream, entries)
+    async def _flush_event(self, event_id: int, question_ids: set[int]) -> None:
+        async with self.db.write(event_id) as work:
+            # Counted under the lock that numbers the broadcast: a count read earlier by
+            # another worker can then never be numbered after this one.
+            await broadcasts.hold_sequence(work.session, event_id)
+            counts = await question_store.vote_counts(work.session, sorted(question_ids))
+            payload = {
+                "type": "votes",
+                "votes": [{"id": qid, "votes": n} for qid, n in sorted(counts.items())],
+            }
+            numbered = {
+                stream: await broadcasts.append(work.session, event_id, stream, [payload])
+                for stream in broadcasts.STREAMS
+            }
 
-                work.after_commit(publish)
+            def publish(numbered=numbered, event_id=event_id) -> None:
+                for stream, entries in numbered.items():
+                    self.publisher.publish(event_id, stream, entries)
+
+            work.after_commit(publish)
 
     async def run(self) -> None:
         while True:

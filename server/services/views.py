@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from server.domain.questions import PUBLIC_STATES, QuestionState
@@ -14,13 +15,15 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+@lru_cache(maxsize=1024)
 def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC."""
+    """ISO 8601 in UTC. Cached: a batch of questions, and each question's views, share a few
+    timestamps (a naive and an aware moment are unequal, so they never share an entry)."""
     return as_utc(moment).isoformat()
 
 
 def is_public(row: QuestionRow) -> bool:
-    return QuestionState(row.state) in PUBLIC_STATES
+    return row.state in PUBLIC_STATES  # a StrEnum: its members hash and compare as strings
 
 
 def public_question(row: QuestionRow) -> dict[str, Any]:
@@ -37,20 +40,22 @@ def public_question(row: QuestionRow) -> dict[str, Any]:
     }
 
 
-def author_question(row: QuestionRow) -> dict[str, Any]:
-    """What the author sees of their own question, in every state."""
+def author_question(row: QuestionRow, public: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the author sees of their own question, in every state; `public` is the row's
+    public_question when the caller has built it already."""
     return {
-        **public_question(row),
+        **(public or public_question(row)),
         "client_id": row.client_id,
         "reject_reason": row.reject_reason,
         "merged_into_id": row.merged_into_id,
     }
 
 
-def staff_question(row: QuestionRow) -> dict[str, Any]:
-    """Everything staff need; a queued question's place is in the `running_order` updates."""
+def staff_question(row: QuestionRow, public: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything staff need; a queued question's place is in the `running_order` updates.
+    `public`: as for author_question."""
     return {
-        **public_question(row),
+        **(public or public_question(row)),
         "stage_room_id": row.stage_room_id,
         "viewer_id": row.viewer_id,
         "channel": row.channel,

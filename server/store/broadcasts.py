@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.store.models import BroadcastRow, EventRow
@@ -28,17 +28,22 @@ async def append(
         .values({column: column + len(payloads)})
         .returning(column)
     )
-    last = result.scalar_one()
+    first = result.scalar_one() - len(payloads) + 1
     now = datetime.now(UTC)
-    numbered = []
-    for offset, payload in enumerate(payloads):
-        seq = last - len(payloads) + 1 + offset
-        entry = {"seq": seq, **payload}
-        session.add(
-            BroadcastRow(event_id=event_id, stream=stream, seq=seq, payload=entry, created_at=now)
-        )
-        numbered.append(entry)
+    numbered = [{"seq": first + offset, **payload} for offset, payload in enumerate(payloads)]
+    # One executemany, not an ORM object each: a batch of submissions logs hundreds.
+    rows = [
+        {"event_id": event_id, "stream": stream, "seq": e["seq"], "payload": e, "created_at": now}
+        for e in numbered
+    ]
+    await session.execute(insert(BroadcastRow.__table__), rows)
     return numbered
+
+
+async def hold_sequence(session: AsyncSession, event_id: int) -> None:
+    """Take the event row's lock before reading what will be broadcast, so that what is read
+    later is also numbered later (across processes too; SQLite has one writer anyway)."""
+    await session.execute(select(EventRow.id).where(EventRow.id == event_id).with_for_update())
 
 
 async def current_seq(session: AsyncSession, event_id: int, stream: str) -> int:

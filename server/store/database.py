@@ -1,18 +1,56 @@
-"""The engine, its sessions, and the write path that keeps broadcasts in commit order."""
+"""The engine, its sessions, and the write path: group commit, in commit order.
+
+Writers queue for a *lane* (one for the whole SQLite database, since it has one writer at a
+time anyway; one per event on PostgreSQL, so that broadcast sequence numbers are published in
+order). The writer at the head of a lane opens a transaction; each writer's body then runs in
+turn inside its own SAVEPOINT, so a body that raises undoes only itself. When nobody else is
+waiting (or the batch is full) the batch commits once, every unit's after-commit callbacks run
+in commit order, and only then does each writer's `async with db.write()` return: an
+acknowledgement always follows a durable commit. An idle lane commits its first writer at
+once; writers that arrive while a batch commits share the next one.
+
+Across processes (several workers on PostgreSQL) nothing here is needed for correctness: the
+event row's lock, taken when a broadcast is numbered, orders batches from different workers.
+
+Writes that come by the thousand (questions, votes) go one step further with `write_queued`:
+callers queue plain items, and one writer per lane and kind hands everything queued to a
+single `store(work, items)` call, which stores them with a few set-based statements in one
+unit of work and says how each item fared.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import logging
+import sqlite3
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+import aiosqlite
+from sqlalchemy import event, make_url, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BATCH = 256
+
+# Stores a batch of queued items in one unit of work: one outcome per item, in order, each a
+# result for its caller or an exception raised to that caller alone.
+Store = Callable[["UnitOfWork", list[Any]], Awaitable[list[Any]]]
 
 
 class UnitOfWork:
-    """One write transaction, plus what must happen right after it commits."""
+    """One writer's share of a transaction, plus what must happen right after it commits."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -23,29 +61,87 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
 
+@dataclass
+class WriteStats:
+    """Counters for tests and benchmarks: how well writers are being grouped."""
+
+    batches: int = 0  # transactions committed
+    units: int = 0  # writers whose work those transactions committed
+    failed_units: int = 0  # writers whose body raised (only their savepoint rolled back)
+    largest_batch: int = 0
+    queued_batches: int = 0  # `write_queued` stores (each one unit of work)
+    queued_items: int = 0  # the items those stores committed, successful or refused alone
+
+
+@dataclass
+class _Batch:
+    session: AsyncSession
+    done: asyncio.Future
+    units: list[UnitOfWork] = field(default_factory=list)
+    entered: int = 0
+    broken: BaseException | None = None  # the transaction itself failed: nothing commits
+
+
+class _Lane:
+    """A FIFO turn: one writer's body (or one commit) at a time, the open batch between them."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.waiters: deque[asyncio.Future] = deque()
+        self.batch: _Batch | None = None
+
+    def has_waiters(self) -> bool:
+        return any(not waiter.done() for waiter in self.waiters)
+
+    def wake_next(self) -> bool:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return True
+        return False
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
-        if not self.is_sqlite:
-            options.update(pool_size=10, max_overflow=20)
-        self.engine = create_async_engine(url, **options)
+        self.max_batch = max_batch
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            # Reads keep aiosqlite's thread; the one writer runs its statements inline.
+            self.engine = create_async_engine(url)
+            self.write_engine = create_async_engine(
+                url, async_creator=_inline_sqlite_creator(url), pool_size=2, max_overflow=2
+            )
+            for engine, begin in ((self.engine, "BEGIN"), (self.write_engine, "BEGIN IMMEDIATE")):
+                event.listen(engine.sync_engine, "connect", _sqlite_connect)
+                event.listen(engine.sync_engine, "begin", partial(_sqlite_begin, begin))
+        else:
+            self.engine = self.write_engine = create_async_engine(
+                url, pool_pre_ping=True, pool_size=10, max_overflow=20
+            )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer at a time anyway; serialising in-process avoids its
-        # "database is locked" upgrade deadlock. On PostgreSQL only writes to the same
-        # event are serialised, so that broadcast sequence numbers are published in order.
-        self._global_write_lock = asyncio.Lock()
-        self._event_locks: dict[int, asyncio.Lock] = {}
+        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self.stats = WriteStats()
+        self._lanes: dict[int | None, _Lane] = {}
+        self._commits: set[asyncio.Task] = set()
+        self._queues: dict[tuple[Hashable, Store], deque[tuple[Any, asyncio.Future]]] = {}
+        self._drains: dict[tuple[Hashable, Store], asyncio.Task] = {}
 
-    def _lock_for(self, event_id: int | None) -> asyncio.Lock | None:
-        if self.is_sqlite:
-            return self._global_write_lock
-        if event_id is None:
-            return None
-        return self._event_locks.setdefault(event_id, asyncio.Lock())
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """Every engine this database talks through (one, or a reader and a writer)."""
+        return (
+            (self.engine,) if self.write_engine is self.engine else (self.engine, self.write_engine)
+        )
+
+    def _lane_for(self, event_id: int | None) -> _Lane:
+        # SQLite: one lane, which also avoids its "database is locked" upgrade deadlock.
+        key = None if self.is_sqlite else event_id
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane()
+        return lane
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -54,33 +150,249 @@ class Database:
 
     @asynccontextmanager
     async def write(self, event_id: int | None = None) -> AsyncIterator[UnitOfWork]:
-        """A transaction that commits on success; after-commit callbacks run in order."""
-        lock = self._lock_for(event_id)
-        if lock is not None:
-            await lock.acquire()
+        """A share of a transaction that commits on success; returns once it is durable."""
+        lane = self._lane_for(event_id)
+        await self._take_turn(lane)
         try:
-            async with self.sessions() as session:
-                work = UnitOfWork(session)
-                async with session.begin():
-                    yield work
-                for callback in work._after_commit:
-                    callback()
+            batch = lane.batch
+            if batch is None:
+                batch = lane.batch = self._open_batch()
+            batch.entered += 1
+            work = UnitOfWork(batch.session)
+            session = batch.session
+            try:
+                savepoint = await session.begin_nested()
+            except BaseException as error:
+                batch.broken = batch.broken or error
+                raise
+            try:
+                yield work
+            except BaseException:
+                self.stats.failed_units += 1
+                await self._undo(batch, savepoint)
+                raise
+            try:
+                await savepoint.commit()  # flushes, then RELEASE SAVEPOINT
+            except BaseException:
+                self.stats.failed_units += 1
+                await self._undo(batch, savepoint)
+                raise
+            # Detach what this unit loaded, so that a later unit's rollback cannot expire
+            # objects this writer still reads after the commit.
+            session.expunge_all()
+            batch.units.append(work)
         finally:
-            if lock is not None:
-                lock.release()
+            self._end_turn(lane)
+        await asyncio.shield(batch.done)
+
+    async def write_queued(self, event_id: int | None, store: Store, item: Any) -> Any:
+        """Queue `item` for `store`, which gets it together with everything else queued for
+        the same event meanwhile (up to `max_batch`); return its outcome once it is durable."""
+        key = (event_id, store)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = deque()
+        done = asyncio.get_running_loop().create_future()
+        queue.append((item, done))
+        if key not in self._drains:
+            task = asyncio.get_running_loop().create_task(self._drain(key, queue))
+            self._drains[key] = task
+        return await done
+
+    async def _drain(self, key: tuple[Hashable, Store], queue: deque) -> None:
+        """The one writer of a queue: a batch at a time, until nothing is left."""
+        try:
+            while queue:
+                await self._store_queued(key, queue)
+        finally:
+            del self._drains[key]
+            if queue:  # cancelled (the app is closing): nobody will store these
+                for _item, done in queue:
+                    done.cancel()
+            del self._queues[key]
+
+    async def _store_queued(self, key: tuple[Hashable, Store], queue: deque) -> None:
+        event_id, store = key
+        taken: list[tuple[Any, asyncio.Future]] = []
+        outcomes: list[Any] = []
+        try:
+            for attempt in range(2):
+                try:
+                    async with self.write(event_id) as work:
+                        # Taken once our turn has come: everything queued while we waited.
+                        if not taken:
+                            while queue and len(taken) < self.max_batch:
+                                entry = queue.popleft()
+                                if not entry[1].done():  # its caller gave up before it began
+                                    taken.append(entry)
+                        if taken:
+                            outcomes = await store(work, [item for item, _done in taken])
+                    break
+                except IntegrityError:
+                    # Another process stored the same row meanwhile: the retry reads it.
+                    if attempt == 1 or not taken:
+                        raise
+        except BaseException as error:
+            for _item, done in taken:
+                if done.done():
+                    continue
+                if isinstance(error, Exception):
+                    done.set_exception(error)
+                else:
+                    done.cancel()
+            if not isinstance(error, Exception):
+                raise
+            log.warning("a batch of %d queued writes failed: %r", len(taken), error)
+            return
+        if taken:
+            self.stats.queued_batches += 1
+            self.stats.queued_items += len(taken)
+        for (_item, done), outcome in zip(taken, outcomes, strict=True):
+            if done.done():
+                continue
+            if isinstance(outcome, BaseException):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
+
+    async def _take_turn(self, lane: _Lane) -> None:
+        if not lane.held and not lane.waiters:
+            lane.held = True
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        lane.waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._end_turn(lane)  # handed the turn just as we were cancelled: pass it on
+            else:
+                waiter.cancel()
+            raise
+
+    def _open_batch(self) -> _Batch:
+        return _Batch(
+            session=self._write_sessions(), done=asyncio.get_running_loop().create_future()
+        )
+
+    async def _undo(self, batch: _Batch, savepoint: Any) -> None:
+        try:
+            if savepoint.is_active:
+                await savepoint.rollback()
+            batch.session.expunge_all()
+        except BaseException as error:  # the connection is gone: the whole batch fails
+            batch.broken = batch.broken or error
+
+    def _end_turn(self, lane: _Lane) -> None:
+        """Hand the open batch to the next writer, or commit it; then hand the lane on."""
+        batch = lane.batch
+        if batch is not None:
+            room = batch.entered < self.max_batch and batch.broken is None
+            if room and lane.has_waiters():
+                lane.wake_next()
+                return
+            lane.batch = None
+            task = asyncio.get_running_loop().create_task(self._commit(lane, batch))
+            self._commits.add(task)
+            task.add_done_callback(self._commits.discard)
+            return
+        if not lane.wake_next():
+            lane.held = False
+
+    async def _commit(self, lane: _Lane, batch: _Batch) -> None:
+        try:
+            if batch.broken is not None:
+                raise batch.broken
+            if batch.units:
+                await batch.session.commit()
+        except BaseException as error:
+            log.warning("a batch of %d writes failed to commit: %r", len(batch.units), error)
+            await _quietly(batch.session.rollback())
+            if batch.units:
+                batch.done.set_exception(error)
+                batch.done.exception()  # seen here: each writer raises it for itself
+        else:
+            if batch.units:
+                self.stats.batches += 1
+                self.stats.units += len(batch.units)
+                self.stats.largest_batch = max(self.stats.largest_batch, len(batch.units))
+            for work in batch.units:
+                for callback in work._after_commit:
+                    try:
+                        callback()
+                    except Exception:  # the write is durable; one bad callback stops no other
+                        log.exception("an after-commit callback failed")
+            batch.done.set_result(None)
+        finally:
+            await _quietly(batch.session.close())
+            self._end_turn(lane)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        if self._drains:
+            await asyncio.gather(*self._drains.values(), return_exceptions=True)
+        if self._commits:
+            await asyncio.gather(*self._commits, return_exceptions=True)
+        for engine in self.engines:
+            await engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+async def _quietly(awaitable: Any) -> None:
+    try:
+        await awaitable
+    except Exception:
+        log.debug("ignored while cleaning up a batch", exc_info=True)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling would not BEGIN before a SAVEPOINT, so savepoints
+    # would not nest in the batch's transaction: SQLAlchemy emits BEGIN instead (see the
+    # SQLAlchemy SQLite docs, "Enabling Non-Legacy SQLite Transactional Modes").
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(statement: str, connection: Any) -> None:
+    connection.exec_driver_sql(statement)
+
+
+class _InlineSqliteConnection(aiosqlite.Connection):
+    """aiosqlite, except that statements run at once on the event loop's thread.
+
+    A statement on a local SQLite file takes microseconds; handing each one to aiosqlite's
+    thread and back costs far more than that. Only what may wait runs on the thread:
+    BEGIN IMMEDIATE (it waits for another process's write lock, if any) and COMMIT (it
+    syncs to disk). The writer's transactions hold the write lock from their BEGIN, so no
+    statement run inline can wait for a lock.
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], str) and args[0].startswith("BEGIN"):
+            return await super()._execute(fn, *args, **kwargs)
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+    async def commit(self) -> None:
+        await super()._execute(self._conn.commit)
+
+
+def _inline_sqlite_creator(url: str) -> Callable[[], Any]:
+    path = make_url(url).database
+
+    def connect() -> _InlineSqliteConnection:
+        connection = _InlineSqliteConnection(
+            partial(sqlite3.connect, path, check_same_thread=False), iter_chunk_size=64
+        )
+        connection._thread.daemon = True
+        return connection
+
+    return connect

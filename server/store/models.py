@@ -68,6 +68,10 @@ class RoomRow(Base):
     )
     auto_advance: Mapped[bool] = mapped_column(Boolean, default=True)
     live_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # WebRTC: the SHA-256 of the room's WHIP publish token (the token itself is shown once),
+    # and whether viewers, not only staff, may watch the ingest over WHEP.
+    publish_token_hash: Mapped[str | None] = mapped_column(String(64))
+    webrtc_viewers: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AgendaSessionRow(Base):

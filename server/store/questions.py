@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from server.domain.errors import Conflict, NotFound
 from server.domain.questions import Question, QuestionState
-from server.store.models import QuestionRow, VoteRow
+from server.store.models import AgendaSessionRow, AuditRow, QuestionRow, ViewerRow, VoteRow
+
+QUESTIONS = QuestionRow.__table__
+LOOKUP_CHUNK = 32
+VOTES = VoteRow.__table__
 
 
 def to_domain(row: QuestionRow) -> Question:
@@ -177,3 +182,156 @@ async def _bump_votes(session: AsyncSession, question_id: int, delta: int) -> No
         .values(votes=QuestionRow.votes + delta)
         .execution_options(synchronize_session=False)
     )
+
+
+# -- set-based statements for batches of submissions and votes ----------------------------
+# They return Core rows (attribute access, like the ORM rows the views read) and skip the
+# ORM's unit of work, which costs more than the statements themselves.
+
+
+async def by_client_ids(session: AsyncSession, keys: Collection[tuple[int, str]]) -> list[Row]:
+    """Questions already stored under any of these (viewer id, client id) pairs."""
+    if not keys:
+        return []
+    # On SQLite, OR-ed pairs: it probes the unique index once for each (it scans the whole table for
+    # a row-value IN). Always LOOKUP_CHUNK of them, padded with repeats, so that the statement
+    # is compiled once rather than once per batch size.
+    if session.bind.dialect.name == "postgresql":  # a row-value IN is an index probe each
+        pair = tuple_(QUESTIONS.c.viewer_id, QUESTIONS.c.client_id)
+        return list((await session.execute(select(QUESTIONS).where(pair.in_(keys)))).all())
+    found = []
+    for params in _chunked(keys):
+        found.extend((await session.execute(_BY_CLIENT_IDS, params)).all())
+    return found
+
+
+def _pairs_match(first: Any, second: Any) -> Any:
+    """`(first, second)` equals one of LOOKUP_CHUNK bound pairs (a0, b0), (a1, b1), ..."""
+    return or_(
+        *(
+            and_(first == bindparam(f"a{n}"), second == bindparam(f"b{n}"))
+            for n in range(LOOKUP_CHUNK)
+        )
+    )
+
+
+def _chunked(pairs: Collection[tuple[Any, Any]]) -> list[dict[str, Any]]:
+    """The parameters of `_pairs_match` for every LOOKUP_CHUNK pairs, the last padded."""
+    pairs = list(pairs)
+    chunks = []
+    for start in range(0, len(pairs), LOOKUP_CHUNK):
+        chunk = pairs[start : start + LOOKUP_CHUNK]
+        chunk += chunk[-1:] * (LOOKUP_CHUNK - len(chunk))
+        params = {}
+        for n, (first, second) in enumerate(chunk):
+            params[f"a{n}"] = first
+            params[f"b{n}"] = second
+        chunks.append(params)
+    return chunks
+
+
+_BY_CLIENT_IDS = select(QUESTIONS).where(_pairs_match(QUESTIONS.c.viewer_id, QUESTIONS.c.client_id))
+
+
+async def viewers_by_id(session: AsyncSession, viewer_ids: Collection[int]) -> dict[int, Row]:
+    query = select(
+        ViewerRow.id,
+        ViewerRow.event_id,
+        ViewerRow.display_name,
+        ViewerRow.channel,
+        ViewerRow.blocked,
+    ).where(ViewerRow.id.in_(set(viewer_ids)))
+    return {row.id: row for row in (await session.execute(query)).all()}
+
+
+async def agenda_session_ids(
+    session: AsyncSession, event_id: int, session_ids: Collection[int]
+) -> set[int]:
+    """Which of `session_ids` are agenda sessions of this event."""
+    if not session_ids:
+        return set()
+    query = select(AgendaSessionRow.id).where(
+        AgendaSessionRow.event_id == event_id, AgendaSessionRow.id.in_(set(session_ids))
+    )
+    return set((await session.execute(query)).scalars())
+
+
+async def insert_many(
+    session: AsyncSession, values: list[dict[str, Any]]
+) -> dict[tuple[int, str], int]:
+    """Insert questions (one statement per few hundred rows); each one's id, by its
+    (viewer id, client id)."""
+    if not values:
+        return {}
+    result = await session.execute(_INSERT_QUESTIONS, values)
+    return {(viewer_id, client_id): id_ for id_, viewer_id, client_id in result}
+
+
+_INSERT_QUESTIONS = insert(QUESTIONS).returning(
+    QUESTIONS.c.id, QUESTIONS.c.viewer_id, QUESTIONS.c.client_id
+)
+
+
+async def audit_many(session: AsyncSession, values: list[dict[str, Any]]) -> None:
+    """Append audit log rows (AuditRow columns, id left to the database)."""
+    if values:
+        await session.execute(insert(AuditRow.__table__), values)
+
+
+async def vote_targets(session: AsyncSession, question_ids: Collection[int]) -> dict[int, Row]:
+    """What deciding a vote needs of each question: event, state, author, merge, count."""
+    query = select(
+        QuestionRow.id,
+        QuestionRow.event_id,
+        QuestionRow.state,
+        QuestionRow.viewer_id,
+        QuestionRow.merged_into_id,
+        QuestionRow.votes,
+    ).where(QuestionRow.id.in_(set(question_ids)))
+    return {row.id: row for row in (await session.execute(query)).all()}
+
+
+async def add_votes(
+    session: AsyncSession, pairs: Collection[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """Record (question id, viewer id) votes; the pairs that were new."""
+    if not pairs:
+        return set()
+    insert_ = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    now = datetime.now(UTC)
+    statement = (
+        insert_(VOTES).on_conflict_do_nothing().returning(VOTES.c.question_id, VOTES.c.viewer_id)
+    )
+    params = [{"question_id": q, "viewer_id": v, "created_at": now} for q, v in pairs]
+    return {tuple(row) for row in (await session.execute(statement, params)).all()}
+
+
+async def remove_votes(
+    session: AsyncSession, pairs: Collection[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """Take back (question id, viewer id) votes; the pairs that existed."""
+    if not pairs:
+        return set()
+    removed = set()
+    for params in _chunked(pairs):
+        removed.update(tuple(row) for row in (await session.execute(_REMOVE_VOTES, params)).all())
+    return removed
+
+
+_REMOVE_VOTES = (
+    delete(VOTES)
+    .where(_pairs_match(VOTES.c.question_id, VOTES.c.viewer_id))
+    .returning(VOTES.c.question_id, VOTES.c.viewer_id)
+)
+
+
+async def bump_votes(session: AsyncSession, deltas: dict[int, int]) -> None:
+    """Add each question's change to its vote counter, in one executemany."""
+    changed = [{"qid": qid, "delta": delta} for qid, delta in deltas.items() if delta]
+    if changed:
+        await session.execute(
+            update(QUESTIONS)
+            .where(QUESTIONS.c.id == bindparam("qid"))
+            .values(votes=QUESTIONS.c.votes + bindparam("delta")),
+            changed,
+        )

@@ -125,3 +125,8 @@ async def open_stream_period(session: AsyncSession, room_id: int) -> StreamPerio
         StreamPeriodRow.room_id == room_id, StreamPeriodRow.ended_at.is_(None)
     )
     return (await session.execute(query)).scalars().first()
+
+
+async def room_by_id(session: AsyncSession, room_id: int) -> RoomRow | None:
+    """A room found from its id alone: WHIP and WHEP paths carry no event slug."""
+    return await session.get(RoomRow, room_id)

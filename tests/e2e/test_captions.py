@@ -246,3 +246,12 @@ async def test_each_caption_token_has_its_own_rate_limit(strict_podium):
     second = await lines_posted_until_refused(podium, admin, main, "Afternoon captioner")
 
     assert await stored_lines(anonymous, main) == first + second
+
+
+async def test_a_captioner_socket_learns_its_room_and_where_to_watch_it(podium):
+    admin, main = await podium.staff("admin"), podium.rooms["main"]
+    typist = await captioner_socket(podium, await caption_token(admin, main, "Main captioner"))
+    room = await typist.ok("room", {})
+    assert room == {"id": main, "name": "Main", "whep": f"/whep/rooms/{main}"}
+    refused = await typist.call("room", {"extra": 1})
+    assert refused["ok"] is False and refused["error"]["code"] == "invalid_input"

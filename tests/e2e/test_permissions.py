@@ -79,6 +79,7 @@ async def real_ids(podium: Podium, moderator: HttpClient) -> dict[str, Any]:
         "label": "Captioner",
         "token_id": 1,
         "consent": True,
+        "viewers_allowed": True,
     }
 
 

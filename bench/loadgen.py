@@ -1,0 +1,400 @@
+"""A light Socket.IO load generator: Engine.IO v4 / Socket.IO v5 over websocket only.
+
+Each connection is a bare asyncio Protocol: the HTTP upgrade is written by hand, frames are
+parsed just enough to find packets, Engine.IO pings are answered, and the one watched event
+(Podium's `update`, the stock server's `broadcast`) is only timestamped and counted by its
+`seq`, never decoded. That keeps a receipt at a few microseconds, so one process holds
+thousands of viewers. A `Swarm` is one process's connections; `bench.driver` runs several
+in worker processes and collects their figures.
+
+Receive times are `time.monotonic_ns()`: CLOCK_MONOTONIC is system-wide, so the process
+that triggers a broadcast and the processes that receive it share one clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+SEQ = re.compile(rb'"seq":(\d+)')
+ACK_ID = re.compile(rb"(\d+)")
+OK = b'"ok":true'
+# A client frame must be masked; a zero key makes masking the identity, so nothing is copied.
+ZERO_MASK = b"\0\0\0\0"
+CONNECTING, UPGRADING, OPEN, CLOSED = range(4)
+
+
+def client_frame(payload: bytes) -> bytes:
+    """One masked text frame (FIN set) carrying `payload`."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, 0x80 | size))
+    elif size < 65536:
+        header = bytes((0x81, 0xFE)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 0xFF)) + size.to_bytes(8, "big")
+    return header + ZERO_MASK + payload
+
+
+PONG = client_frame(b"3")
+
+# Podium's pages reconnect with these (client_static/js/common.js, RECONNECT).
+RECONNECT_DELAY_S = 0.5
+RECONNECT_DELAY_MAX_S = 2.0
+RANDOMIZATION_FACTOR = 0.5
+
+
+def reconnect_delays(
+    first_s: float, most_s: float, jitter: float = RANDOMIZATION_FACTOR
+) -> Iterator[float]:
+    """socket.io-client's backoff (its backo2.js): `first_s` doubling per attempt, moved
+    by up to ±`jitter` of itself, then capped at `most_s`."""
+    attempt = 0
+    while True:
+        delay = first_s * 2**attempt
+        attempt += 1
+        rand = random.random()
+        deviation = rand * jitter * delay
+        delay = delay - deviation if int(rand * 10) % 2 == 0 else delay + deviation
+        yield min(delay, most_s)
+
+
+class Link(asyncio.Protocol):
+    """One Socket.IO client connected to one namespace."""
+
+    def __init__(self, swarm: Swarm, auth: bytes) -> None:
+        self.swarm = swarm
+        self.auth = auth
+        self.transport: asyncio.Transport | None = None
+        self.state = CONNECTING
+        self.pending = b""
+        self.acks: dict[int, Callable[[bytes, int], None]] = {}
+        self.next_ack = 0
+        self.last_seq: int | None = None
+        self.synced = False
+        self.joined: asyncio.Future[None] = swarm.loop.create_future()
+        self.lost: asyncio.Future[None] = swarm.loop.create_future()
+
+    # --- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.state = UPGRADING
+        transport.write(self.swarm.upgrade_request)  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state = CLOSED
+        self._settle(self.joined, ConnectionError(f"connection lost: {exc}"))
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic_ns()
+        if self.pending:
+            data = self.pending + data
+            self.pending = b""
+        position = 0
+        if self.state == UPGRADING:
+            end = data.find(b"\r\n\r\n")
+            if end < 0:
+                self.pending = data
+                return
+            if not data.startswith(b"HTTP/1.1 101"):
+                status = data[: data.find(b"\r\n")].decode(errors="replace")
+                self._fail(ConnectionError(f"upgrade refused: {status}"))
+                return
+            self.state = OPEN
+            position = end + 4
+        size = len(data)
+        while size - position >= 2:
+            length = data[position + 1] & 0x7F
+            start = position + 2
+            if length == 126:
+                start = position + 4
+                length = int.from_bytes(data[position + 2 : start], "big")
+            elif length == 127:
+                start = position + 10
+                length = int.from_bytes(data[position + 2 : start], "big")
+            stop = start + length
+            if stop > size:
+                break
+            opcode = data[position] & 0x0F
+            if opcode == 1:
+                self._packet(data[start:stop], now)
+            elif opcode == 9:  # a websocket ping: answer with a pong carrying the same bytes
+                self.transport.write(bytes((0x8A, 0x80 | length)) + ZERO_MASK + data[start:stop])
+            elif opcode == 8:
+                self.transport.close()
+                return
+            position = stop
+        if position < size:
+            self.pending = data[position:]
+
+    # --- packets ----------------------------------------------------------------------------
+
+    def _packet(self, packet: bytes, now: int) -> None:
+        swarm = self.swarm
+        kind = packet[0]
+        if kind == 0x34:  # "4": a Socket.IO packet
+            if packet.startswith(swarm.watched_prefix):
+                found = SEQ.match(packet, len(swarm.watched_prefix))
+                if found:
+                    self.last_seq = int(found.group(1))
+                    swarm.received(self.last_seq, now)
+                return
+            body = packet[swarm.namespace_offset :]
+            kind = packet[1]
+            if kind == 0x33:  # "3": an ack
+                digits = ACK_ID.match(body)
+                if digits:
+                    callback = self.acks.pop(int(digits.group(1)), None)
+                    if callback:
+                        callback(body[digits.end() :], now)
+            elif kind == 0x30:  # "0": the namespace accepted us
+                self._settle(self.joined, None)
+            elif kind == 0x34:  # "4": the namespace refused us
+                self._fail(ConnectionRefusedError(body.decode(errors="replace")))
+            elif kind == 0x31:  # "1": the server dropped us from the namespace
+                self.transport.close()
+        elif kind == 0x32:  # "2": Engine.IO ping
+            self.transport.write(PONG)
+        elif kind == 0x30:  # "0": Engine.IO open; now join the namespace
+            self.transport.write(client_frame(b"40" + swarm.namespace_comma + self.auth))
+        elif kind == 0x31:  # "1": Engine.IO close
+            self.transport.close()
+
+    def emit(self, name: str, payload: Any, on_ack: Callable[[bytes, int], None]) -> None:
+        """Send event `name` with an ack id; `on_ack(raw_json_array, receive_ns)` on reply."""
+        self.next_ack += 1
+        self.acks[self.next_ack] = on_ack
+        body = json.dumps([name, payload], separators=(",", ":")).encode()
+        packet = b"42" + self.swarm.namespace_comma + str(self.next_ack).encode() + body
+        self.transport.write(client_frame(packet))
+
+    async def call(self, name: str, payload: Any, timeout: float = 30) -> tuple[bytes, int]:
+        """Emit and wait for the ack: (raw JSON array, receive time in ns)."""
+        future = self.swarm.loop.create_future()
+        self.emit(name, payload, lambda raw, now: self._settle(future, (raw, now)))
+        return await asyncio.wait_for(future, timeout)
+
+    def close(self) -> None:
+        if self.transport is not None and self.state != CLOSED:
+            self.transport.close()
+
+    def _fail(self, error: Exception) -> None:
+        self._settle(self.joined, error)
+        self.transport.close()
+
+    @staticmethod
+    def _settle(future: asyncio.Future, outcome: Any) -> None:
+        if future.done():
+            return
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+            future.exception()  # retrieved here: a refused join is reported, not logged
+        else:
+            future.set_result(outcome)
+
+
+class Swarm:
+    """One process's connections to one namespace, and what they received."""
+
+    def __init__(
+        self,
+        url: str,
+        namespace: str,
+        watched_event: str,
+        cookie: str = "",
+        on_complete: Callable[[int, list[int]], None] | None = None,
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        host_port = url.split("://", 1)[1].rstrip("/")
+        self.host, port = host_port.rsplit(":", 1)
+        self.port = int(port)
+        headers = [
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1",
+            f"Host: {host_port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            "Sec-WebSocket-Key: cG9kaXVtLWJlbmNoLWtleQ==",
+            "Sec-WebSocket-Version: 13",
+            f"Origin: {url.rstrip('/')}",
+        ] + ([f"Cookie: {cookie}"] if cookie else [])
+        self.upgrade_request = ("\r\n".join(headers) + "\r\n\r\n").encode()
+        self.namespace_comma = b"" if namespace == "/" else namespace.encode() + b","
+        self.namespace_offset = 2 + len(self.namespace_comma)
+        self.watched_prefix = b"42" + self.namespace_comma + f'["{watched_event}",{{'.encode()
+        self.links: list[Link] = []
+        # seq -> [count, first receive ns, last receive ns]
+        self.receipts: dict[int, list[int]] = {}
+        self.expected = 0
+        self.on_complete = on_complete
+
+    def received(self, seq: int, now: int) -> None:
+        receipt = self.receipts.get(seq)
+        if receipt is None:
+            receipt = self.receipts[seq] = [1, now, now]
+        else:
+            receipt[0] += 1
+            receipt[2] = now
+        if receipt[0] == self.expected and self.on_complete is not None:
+            self.on_complete(seq, receipt)
+
+    async def open(self, auth: dict[str, Any] | bytes, timeout: float = 30) -> Link:
+        """Open one connection and join the namespace; raises when refused."""
+        if not isinstance(auth, bytes):
+            auth = json.dumps(auth, separators=(",", ":")).encode()
+        link = Link(self, auth)
+        try:
+            await asyncio.wait_for(
+                self.loop.create_connection(lambda: link, self.host, self.port), timeout
+            )
+            await asyncio.wait_for(asyncio.shield(link.joined), timeout)
+        except BaseException:
+            link.close()
+            raise
+        return link
+
+    async def connect_all(self, auths: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
+        """Connect one link per auth, `concurrency` at a time; time from first to last."""
+        gate = asyncio.Semaphore(concurrency)
+        errors: list[str] = []
+
+        async def one(auth: dict[str, Any]) -> None:
+            async with gate:
+                try:
+                    self.links.append(await self.open(auth))
+                except (TimeoutError, OSError) as error:
+                    errors.append(f"{type(error).__name__}: {error}")
+
+        started = time.monotonic_ns()
+        await asyncio.gather(*(one(auth) for auth in auths))
+        return {
+            "connected": len(self.links),
+            "failed": len(errors),
+            "errors": errors[:3],
+            "started_ns": started,
+            "finished_ns": time.monotonic_ns(),
+        }
+
+    def live_links(self) -> list[Link]:
+        return [link for link in self.links if link.state == OPEN]
+
+    def expect_all(self) -> int:
+        """Start counting receipts afresh; a seq is complete when every live link has it."""
+        self.receipts = {}
+        self.expected = len(self.live_links())
+        return self.expected
+
+    async def sync_all(self, concurrency: int = 500) -> dict[str, Any]:
+        """Every link not yet synced sends `sync {since}` (its last seen seq, if any)."""
+        gate = asyncio.Semaphore(concurrency)
+        refused: list[str] = []
+
+        async def one(link: Link) -> None:
+            async with gate:
+                payload = {} if link.last_seq is None else {"since": link.last_seq}
+                raw, _ = await link.call("sync", payload)
+                if OK not in raw[:20]:
+                    refused.append(raw[:200].decode(errors="replace"))
+                    return
+                found = SEQ.search(raw, 0, 200)
+                if found and link.last_seq is None:
+                    link.last_seq = int(found.group(1))
+                link.synced = True
+
+        started = time.monotonic_ns()
+        waiting = [link for link in self.live_links() if not link.synced]
+        await asyncio.gather(*(one(link) for link in waiting))
+        return {
+            "synced": sum(link.synced for link in self.links),  # earlier stages' too
+            "refused": refused[:3],
+            "seq": max((link.last_seq or 0 for link in self.links), default=0),
+            "ms": (time.monotonic_ns() - started) / 1e6,
+        }
+
+    async def calls(self, name: str, templates: list[str], links: int) -> dict[str, Any]:
+        """The first `links` live links each send every payload in `templates` in turn,
+        waiting for each ack.
+
+        A template is JSON text; `{uid}` in it becomes a fresh hex id per call. Returns the
+        ack latencies of accepted calls (ms) and a sample of refusals.
+        """
+        latencies: list[float] = []
+        refused: list[str] = []
+
+        async def one(link: Link) -> None:
+            for template in templates:
+                payload = json.loads(template.replace("{uid}", uuid.uuid4().hex))
+                sent = time.monotonic_ns()
+                raw, acked = await link.call(name, payload)
+                if OK in raw[:20]:
+                    latencies.append((acked - sent) / 1e6)
+                else:
+                    refused.append(raw[:200].decode(errors="replace"))
+
+        started = time.monotonic_ns()
+        await asyncio.gather(*(one(link) for link in self.live_links()[:links]))
+        return {
+            "latencies_ms": latencies,
+            "refused": len(refused),
+            "refusals": refused[:3],
+            "started_ns": started,
+            "finished_ns": time.monotonic_ns(),
+        }
+
+    async def come_back(
+        self,
+        deadline_s: float,
+        delay_s: float = RECONNECT_DELAY_S,
+        delay_max_s: float = RECONNECT_DELAY_MAX_S,
+    ) -> dict[str, Any]:
+        """After the server went away: reconnect every link as Podium's pages do (see
+        `reconnect_delays`), then resync from its last seq."""
+        lost = self.links
+        self.links = []
+        back_at: list[int] = []
+        failures: list[str] = []
+        deadline = time.monotonic() + deadline_s
+
+        async def one(old: Link) -> None:
+            await old.lost
+            delays = reconnect_delays(delay_s, delay_max_s)
+            while time.monotonic() < deadline:
+                await asyncio.sleep(next(delays))
+                try:
+                    link = await self.open(old.auth, timeout=10)
+                except (TimeoutError, OSError):
+                    continue
+                link.last_seq = old.last_seq
+                try:
+                    raw, acked = await link.call("sync", {"since": old.last_seq}, timeout=10)
+                except (TimeoutError, ConnectionError):
+                    link.close()
+                    continue
+                if OK not in raw[:20]:
+                    failures.append(raw[:200].decode(errors="replace"))
+                    return
+                self.links.append(link)
+                back_at.append(acked)
+                return
+            failures.append("gave up before the deadline")
+
+        await asyncio.gather(*(one(link) for link in lost))
+        return {
+            "back": len(back_at),
+            "failed": len(failures),
+            "failures": failures[:3],
+            "last_back_ns": max(back_at, default=0),
+        }
+
+    def close_all(self) -> None:
+        for link in self.links:
+            link.close()
+        self.links = []

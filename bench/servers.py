@@ -1,0 +1,161 @@
+"""The servers under test, each in its own process, and what /proc says about them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """A server started as `python <args>`, reachable at `url`, logging to `log_path`."""
+
+    args: list[str]
+    url: str
+    log_path: Path
+    env: dict[str, str]
+    process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def start(self, ready_path: str = "/", timeout: float = 60) -> float:
+        """Start the process and wait until `ready_path` answers; returns seconds taken."""
+        started = time.monotonic()
+        log = self.log_path.open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *self.args,
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        log.close()
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() - started < timeout:
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"{self.args} exited:\n{self.log_tail()}")
+                try:
+                    async with http.get(self.url + ready_path) as answer:
+                        if answer.status < 500:
+                            return time.monotonic() - started
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"{self.args} did not start in {timeout}s:\n{self.log_tail()}")
+
+    async def stop(self, timeout: float = 20) -> None:
+        """SIGTERM, as an operator's restart would; SIGKILL if it does not go."""
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def rss_bytes(self) -> int:
+        """Resident memory now (VmRSS)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS line")
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time process `pid` used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def core_split(pin: bool) -> tuple[set[int], set[int]] | None:
+    """(the server's cores, the load generator's cores), or None to let the scheduler
+    place both. Over loopback, each frame the server sends wakes the receiving load
+    generator process; on a shared core that wake-up preempts the server in the middle of
+    its write loop (a context switch per few frames, charged to the server). Real viewers
+    are on other machines, so `--pin` gives the server the first core and the load
+    generator the rest, for Podium and for the stock reference alike. Measured on the
+    2-core VM (busy): pinned, a wake-up crosses cores (an IPI) and CPU per delivery rose
+    from 10.6 to 14.7 µs, so it is not the default."""
+    cores = sorted(os.sched_getaffinity(0))
+    if not pin or len(cores) < 2:
+        return None
+    return {cores[0]}, set(cores[1:])
+
+
+def pin(pids: list[int], cores: set[int] | None) -> None:
+    """Keep processes `pids`, every thread of them, on `cores` (None: leave them be)."""
+    if cores is None:
+        return
+    for pid in pids:
+        for thread in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(ProcessLookupError):  # a thread that just ended
+                os.sched_setaffinity(int(thread.name), cores)
+
+
+def batch_scheduling(pids: list[int]) -> None:
+    """Put processes `pids` (every thread) under SCHED_BATCH: on Linux a batch task woken up
+    never preempts a running normal one. Over loopback each frame the server sends wakes a
+    load generator process; as a normal task it would preempt the server in the middle of
+    its write loop, a context switch every few frames that real viewers, on other machines,
+    never cause. The load generator still gets its share of the cores, at the scheduler's
+    tick instead. Applied to the workers of Podium's run and of the stock reference alike."""
+    for pid in pids:
+        for thread in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(ProcessLookupError):
+                os.sched_setscheduler(int(thread.name), os.SCHED_BATCH, os.sched_param(0))
+
+
+def settings_free_environment() -> dict[str, str]:
+    """This environment without PODIUM_* settings, so the benchmark's settings file rules."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PODIUM_")}
+
+
+def podium_server(config_file: Path, port: int, log_path: Path) -> ServerProcess:
+    return ServerProcess(
+        args=["-m", "server", "--config", str(config_file), "serve", "--port", str(port)],
+        url=f"http://127.0.0.1:{port}",
+        log_path=log_path,
+        env=settings_free_environment(),
+    )
+
+
+def stock_server(port: int, log_path: Path) -> ServerProcess:
+    return ServerProcess(
+        args=["-m", "bench.stock_server", "--port", str(port)],
+        url=f"http://127.0.0.1:{port}",
+        log_path=log_path,
+        env={**os.environ},
+    )

@@ -1,0 +1,72 @@
+"""`python -m bench --quick` end to end: the benchmark tool measures what it says it does.
+
+This checks the tool, not the speed: every figure is present and sane, and every viewer of
+the load generator received every broadcast, on Podium and on the stock reference.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from server.settings import PROJECT_ROOT
+
+VIEWERS = 500
+BROADCASTS = 8
+
+
+def _complete(stage: dict) -> None:
+    assert stage["viewers"] == stage["connected"] == stage["synced"] == VIEWERS
+    assert stage["connect_failed"] == 0 and stage["sync_refused"] == []
+    assert stage["connects_per_second"] > 0
+    assert stage["kb_per_viewer"] > 0
+    broadcast = stage["broadcast"]
+    assert broadcast["complete"] == broadcast["broadcasts"] == BROADCASTS
+    assert broadcast["deliveries"] == broadcast["expected_deliveries"] == VIEWERS * BROADCASTS
+    assert broadcast["every_viewer_got_every_broadcast"]
+    first, last = broadcast["first_viewer_ms"], broadcast["last_viewer_ms"]
+    assert last["n"] == BROADCASTS
+    assert 0 < first["p50"] <= last["p50"] <= last["p99"] <= last["max"]
+    assert broadcast["cpu_us_per_delivery"] > 0
+
+
+def test_quick_benchmark_reports_every_figure_with_every_broadcast_delivered(tmp_path: Path):
+    results_file = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", str(results_file)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads(results_file.read_text())
+
+    podium = results["podium"]
+    assert [stage["viewers"] for stage in podium["stages"]] == [VIEWERS]
+    _complete(podium["stages"][0])
+
+    restart = podium["restart"]
+    assert restart["viewers_back"] == VIEWERS and restart["viewers_lost"] == 0
+    assert 0 < restart["start_seconds"] < restart["all_back_seconds"]
+    assert restart["broadcast_after_reached"] == VIEWERS  # every resynced viewer is live again
+
+    writes = podium["socket_writes"]
+    assert writes["submissions"]["accepted"] == 50 * 2 and writes["submissions"]["refused"] == 0
+    assert writes["votes"]["accepted"] == 100 * 4 and writes["votes"]["refused"] == 0
+    for kind in ("submissions", "votes"):
+        assert writes[kind]["per_second"] > 0
+        assert 0 < writes[kind]["ack_ms"]["p50"] <= writes[kind]["ack_ms"]["p99"]
+
+    (service,) = results["service_writes"]
+    assert service.get("database") == "sqlite", service
+    assert service["submissions_per_second"] > 0 and service["votes_per_second"] > 0
+
+    stock = results["stock"]
+    _complete(stock["stages"][0])
+
+    assert "Podium / stock, fan-out p99" in run.stdout
+    assert "Podium / stock, CPU per delivery" in run.stdout
+    assert results["machine"]["cores"] >= 1 and results["machine"]["date"]

@@ -1,0 +1,174 @@
+"""Group commit: writers queued behind a transaction share the next one, each in a savepoint,
+and each is acknowledged only once its batch has committed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from server.store.database import Database
+from server.store.models import ViewerRow
+from tests.integration import factories
+
+
+class Boom(Exception):
+    pass
+
+
+async def _event(db: Database):
+    async with db.write() as work:
+        return await factories.event(work.session)
+
+
+async def _viewer_count(db: Database, event_id: int) -> int:
+    async with db.read() as session:
+        query = select(func.count()).select_from(ViewerRow).where(ViewerRow.event_id == event_id)
+        return (await session.execute(query)).scalar_one()
+
+
+async def _held_open(db: Database, event, release: asyncio.Event, order: list[str]) -> str:
+    """A writer whose body waits, so that the writers started meanwhile queue behind it."""
+    async with db.write(event.id) as work:
+        await factories.viewer(work.session, event, display_name="first")
+        order.append("body first")
+        work.after_commit(lambda: order.append("after first"))
+        await release.wait()
+    return "first"
+
+
+async def test_a_lone_writer_commits_at_once_in_a_batch_of_its_own(db: Database):
+    event = await _event(db)
+    before = db.stats.batches
+
+    async with db.write(event.id) as work:
+        await factories.viewer(work.session, event)
+
+    assert db.stats.batches == before + 1
+    assert await _viewer_count(db, event.id) == 1
+
+
+async def test_writers_queued_behind_a_transaction_share_the_next_commit(db: Database):
+    event = await _event(db)
+    before_batches, before_units = db.stats.batches, db.stats.units
+
+    async def writer(n: int) -> int:
+        async with db.write(event.id) as work:
+            viewer = await factories.viewer(work.session, event, display_name=f"V{n}")
+        return viewer.id
+
+    ids = await asyncio.gather(*(writer(n) for n in range(40)))
+
+    assert len(set(ids)) == 40
+    assert db.stats.units - before_units == 40
+    assert db.stats.batches - before_batches < 40
+    assert await _viewer_count(db, event.id) == 40
+
+
+async def test_a_failing_writer_rolls_back_only_itself_and_only_it_raises(db: Database):
+    event = await _event(db)
+    release, order = asyncio.Event(), []
+    first = asyncio.create_task(_held_open(db, event, release, order))
+    await asyncio.sleep(0.05)  # the first writer's body is running: the rest queue
+
+    async def writer(n: int) -> str:
+        async with db.write(event.id) as work:
+            await factories.viewer(work.session, event, display_name=f"V{n}")
+            if n == 2:
+                raise Boom
+        return f"V{n}"
+
+    queued = [asyncio.create_task(writer(n)) for n in range(5)]
+    await asyncio.sleep(0.05)
+    before = db.stats.batches
+    release.set()
+    results = await asyncio.gather(first, *queued, return_exceptions=True)
+
+    assert isinstance(results[3], Boom)  # V2
+    assert [r for r in results[1:] if not isinstance(r, Exception)] == ["V0", "V1", "V3", "V4"]
+    assert db.stats.batches == before + 1  # one commit for all of them
+    async with db.read() as session:
+        names = (
+            await session.execute(
+                select(ViewerRow.display_name).where(ViewerRow.event_id == event.id)
+            )
+        ).scalars()
+        assert sorted(names) == ["V0", "V1", "V3", "V4", "first"]
+
+
+async def test_after_commit_callbacks_run_in_commit_order_before_anyone_returns(db: Database):
+    event = await _event(db)
+    release, order = asyncio.Event(), []
+    first = asyncio.create_task(_held_open(db, event, release, order))
+    await asyncio.sleep(0.05)
+
+    async def writer(n: int) -> None:
+        async with db.write(event.id) as work:
+            await factories.viewer(work.session, event)
+            order.append(f"body {n}")
+            work.after_commit(lambda: order.append(f"after {n}"))
+        order.append(f"returned {n}")
+
+    queued = [asyncio.create_task(writer(n)) for n in range(4)]
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.gather(first, *queued)
+
+    bodies = [o for o in order if o.startswith("body")]
+    afters = [o.replace("after", "body") for o in order if o.startswith("after")]
+    assert bodies == ["body first", "body 0", "body 1", "body 2", "body 3"]
+    assert afters == bodies
+    last_callback = max(i for i, o in enumerate(order) if o.startswith("after"))
+    first_return = min(i for i, o in enumerate(order) if o.startswith("returned"))
+    assert last_callback < first_return  # acknowledged only after the batch committed
+
+
+async def test_a_writer_cancelled_while_queued_leaves_the_others_to_commit(db: Database):
+    event = await _event(db)
+    release, order = asyncio.Event(), []
+    first = asyncio.create_task(_held_open(db, event, release, order))
+    await asyncio.sleep(0.05)
+
+    async def writer(n: int) -> None:
+        async with db.write(event.id) as work:
+            await factories.viewer(work.session, event, display_name=f"V{n}")
+
+    queued = [asyncio.create_task(writer(n)) for n in range(3)]
+    await asyncio.sleep(0.05)
+    queued[1].cancel()
+    release.set()
+    results = await asyncio.gather(first, *queued, return_exceptions=True)
+
+    assert isinstance(results[2], asyncio.CancelledError)
+    assert await _viewer_count(db, event.id) == 3  # first, V0, V2
+    await asyncio.wait_for(writer(9), timeout=5)  # and the lane is free again
+
+
+@pytest.mark.parametrize("writers", [60])
+async def test_nothing_acknowledged_is_lost_when_the_database_is_closed_and_reopened(
+    db: Database, writers: int
+):
+    event = await _event(db)
+    acknowledged: list[int] = []
+
+    async def writer(n: int) -> None:
+        async with db.write(event.id) as work:
+            viewer = await factories.viewer(work.session, event, display_name=f"V{n}")
+        acknowledged.append(viewer.id)
+
+    tasks = [asyncio.create_task(writer(n)) for n in range(writers)]
+    await asyncio.sleep(0)  # some are committing, some queued
+    await asyncio.gather(*tasks)
+    await db.dispose()
+
+    reopened = Database(db.url)
+    try:
+        async with reopened.read() as session:
+            stored = (
+                await session.execute(select(ViewerRow.id).where(ViewerRow.event_id == event.id))
+            ).scalars()
+            assert sorted(stored) == sorted(acknowledged)
+    finally:
+        await reopened.dispose()
+    assert len(acknowledged) == writers

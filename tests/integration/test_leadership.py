@@ -1,0 +1,98 @@
+"""Leader election on the real PostgreSQL: one process runs the once-per-deployment jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.services.leadership import Leadership
+
+ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+class Candidate:
+    """One process's Leadership, with a job that notes when it starts and stops."""
+
+    def __init__(self, name: str, database_url: str, log: list[str]) -> None:
+        self.name, self.log = name, log
+        self.leadership = Leadership(database_url, [self.job], check_seconds=0.1)
+        self.task: asyncio.Task | None = None
+
+    async def job(self) -> None:
+        self.log.append(f"{self.name} starts")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.log.append(f"{self.name} stops")
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.leadership.run())
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+async def until(condition, timeout: float = 10) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still not so after {timeout} s")
+
+
+@ON_POSTGRESQL
+async def test_one_process_leads_and_another_takes_over_when_it_stops(database_url):
+    log: list[str] = []
+    first, second = Candidate("first", database_url, log), Candidate("second", database_url, log)
+    first.start()
+    await until(lambda: first.leadership.is_leader)
+    second.start()
+    await asyncio.sleep(0.5)  # several rounds of asking
+    assert log == ["first starts"] and not second.leadership.is_leader
+
+    await first.stop()
+    await until(lambda: second.leadership.is_leader)
+    await second.stop()
+    assert log == ["first starts", "first stops", "second starts", "second stops"]
+
+
+@ON_POSTGRESQL
+async def test_a_leader_that_loses_its_connection_stops_its_jobs_and_another_leads(database_url):
+    log: list[str] = []
+    first, second = Candidate("first", database_url, log), Candidate("second", database_url, log)
+    first.start()
+    await until(lambda: first.leadership.is_leader)
+    second.start()
+    admin = create_async_engine(database_url)
+    try:
+        async with admin.connect() as connection:  # as when PostgreSQL restarts under it
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                    " WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                )
+            )
+        await until(lambda: second.leadership.is_leader and not first.leadership.is_leader)
+        assert sorted(log) == ["first starts", "first stops", "second starts"]
+        await asyncio.sleep(0.5)
+        assert not first.leadership.is_leader  # it asks again, and waits its turn
+    finally:
+        await first.stop()
+        await second.stop()
+        await admin.dispose()
+
+
+async def test_on_sqlite_the_only_process_leads_at_once(tmp_path):
+    log: list[str] = []
+    only = Candidate("only", f"sqlite+aiosqlite:///{tmp_path / 'podium.db'}", log)
+    only.start()
+    await until(lambda: log == ["only starts"])
+    assert only.leadership.is_leader
+    await only.stop()
+    assert log == ["only starts", "only stops"]

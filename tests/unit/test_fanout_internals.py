@@ -1,0 +1,88 @@
+"""The python-socketio / python-engineio internals server/realtime/fanout.py relies on.
+
+If one of these fails after an upgrade, the fast path may silently stop being taken (or
+break ordering): read the new sources, adapt fanout.py, then move the pins in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+import engineio
+import socketio
+from engineio.async_drivers import aiohttp as eio_aiohttp
+from engineio.async_socket import AsyncSocket
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from server.realtime.fanout import (
+    DirectEngineServer,
+    DirectSocket,
+    DirectWebSocket,
+    FanoutManager,
+    FastSocketServer,
+    RedisFanoutManager,
+)
+
+
+def source(function) -> str:
+    return inspect.getsource(function)
+
+
+def test_the_installed_versions_are_the_pinned_ones():
+    assert version("python-socketio").startswith("5.18.")
+    assert version("python-engineio").startswith("4.15.")
+
+
+def test_engineio_opens_websockets_through_its_driver_table_with_the_sockets_bound_handler():
+    upgrade = source(AsyncSocket._upgrade_websocket)
+    assert "self.server._async['websocket'](" in upgrade
+    assert "self._websocket_handler, self.server)" in upgrade
+    assert eio_aiohttp._async["websocket"] is eio_aiohttp.WebSocket
+    assert issubclass(DirectWebSocket, eio_aiohttp.WebSocket)
+    assert "def __init__(self, handler, server)" in source(eio_aiohttp.WebSocket)
+
+
+def test_engineio_makes_plain_sockets_itself_so_they_are_made_direct_later():
+    assert "async_socket.AsyncSocket(self, sid)" in source(engineio.AsyncServer._handle_connect)
+    assert DirectSocket.__bases__ == (AsyncSocket,)
+    assert "__slots__" not in vars(AsyncSocket)  # so an instance may change class
+
+
+def test_the_websocket_writer_task_takes_its_packets_from_poll_and_stops_on_an_empty_list():
+    handler = source(AsyncSocket._websocket_handler)
+    assert "packets = await self.poll()" in handler
+    assert "if not packets:" in handler
+    assert "await self.queue.put(None)" in handler
+    assert "self.upgraded = True" in handler
+
+
+def test_every_packet_for_a_socket_goes_through_its_send():
+    assert "await socket.send(pkt)" in source(engineio.AsyncServer.send_packet)
+    for method in (AsyncSocket.close, AsyncSocket._send_ping, AsyncSocket.receive):
+        assert "await self.send(packet.Packet(" in source(method)
+    assert "await self.eio.send(" in source(socketio.AsyncServer._send_packet)
+    assert "self.eio.send_packet(eio_sid, eio_pkt)" in source(socketio.AsyncServer._send_eio_packet)
+
+
+def test_socketio_builds_its_engineio_server_from_an_overridable_class():
+    assert "self.eio = self._engineio_server_class()(**engineio_options)" in source(
+        socketio.base_server.BaseServer.__init__
+    )
+    assert FastSocketServer._engineio_server_class(None) is DirectEngineServer
+    assert "def _get_socket(self, sid)" in source(engineio.base_server.BaseServer)
+
+
+def test_redis_emits_are_delivered_locally_through_the_fast_manager():
+    assert "await super().emit(" in source(AsyncPubSubManager._handle_emit)
+    mro = RedisFanoutManager.__mro__
+    assert mro.index(AsyncPubSubManager) < mro.index(FanoutManager)
+    assert mro.index(FanoutManager) < mro.index(socketio.AsyncManager)
+    assert super(AsyncPubSubManager, RedisFanoutManager).emit is FanoutManager.emit
+
+
+def test_participants_are_sid_and_engineio_sid_pairs():
+    manager = socketio.AsyncManager()
+    manager.basic_enter_room("sid", "/", None, eio_sid="eio")
+    manager.basic_enter_room("sid", "/", "room")
+    assert list(manager.get_participants("/", "room")) == [("sid", "eio")]
