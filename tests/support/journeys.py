@@ -11,13 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.conftest import podium_with
 from tests.e2e.test_browser_flow import staff_page, watch_console
 from tests.support.axe import Audit
-from tests.support.browser import artefact
+from tests.support.browser import artefact, chromium_path
 from tests.support.clients import Podium
+
+# Each journey module's marks (its fixtures are in tests/e2e/journeys/conftest.py).
+JOURNEY_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (scripts/test)"),
+]
+expect.set_options(timeout=10_000)
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 UPDATE_DOCS = os.environ.get("PODIUM_UPDATE_SCREENSHOTS") == "1"

@@ -5,40 +5,21 @@ captioner, and the stage screen and overlay as a question goes on stage."""
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import expect
 
-from tests.support.browser import chromium, chromium_path
 from tests.support.clients import EVENT
 from tests.support.journeys import (
     DEVICES,
+    JOURNEY_MARKS,
     approved_question,
     assert_announced,
     journey,
-    journey_app,
     staff_command,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (scripts/test)"),
-]
-expect.set_options(timeout=10_000)
+pytestmark = JOURNEY_MARKS
 
 ON_STAGE = "What will the council do about damp in social housing this winter?"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser():
-    async with chromium() as shared:
-        yield shared
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def podium(tmp_path):
-    async with journey_app(tmp_path) as app:
-        yield app
 
 
 @pytest.mark.parametrize("device", list(DEVICES))

@@ -6,44 +6,24 @@ from __future__ import annotations
 
 import re
 
-import pytest
-import pytest_asyncio
 from playwright.async_api import Locator, Page, expect
 
-from tests.support.browser import chromium, chromium_path
 from tests.support.clients import EVENT, PASSWORD
 from tests.support.journeys import (
+    JOURNEY_MARKS,
     Journey,
     approved_question,
     assert_announced,
     assert_no_trap,
     journey,
-    journey_app,
     staff_command,
     tab_to,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (scripts/test)"),
-]
-expect.set_options(timeout=10_000)
+pytestmark = JOURNEY_MARKS
 
 THEIRS = "Could the market stay open later on Thursdays?"
 PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.0,\nseg0.ts\n"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser():
-    async with chromium() as shared:
-        yield shared
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def podium(tmp_path):
-    async with journey_app(tmp_path) as app:
-        yield app
 
 
 async def press_until(page: Page, control: Locator, key: str, value: str, limit: int = 10) -> None:

@@ -5,33 +5,19 @@ check colour contrast in it while the desktop ones check the light theme)."""
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Page, expect
 
-from tests.support.browser import chromium, chromium_path
 from tests.support.clients import EVENT
-from tests.support.journeys import approved_question, journey, journey_app, staff_command
+from tests.support.journeys import (
+    JOURNEY_MARKS,
+    approved_question,
+    journey,
+    staff_command,
+)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (scripts/test)"),
-]
-expect.set_options(timeout=10_000)
+pytestmark = JOURNEY_MARKS
 
 SECONDS = "(value) => value.split(',').map((s) => parseFloat(s) * (s.endsWith('ms') ? 1e-3 : 1))"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser():
-    async with chromium() as shared:
-        yield shared
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def podium(tmp_path):
-    async with journey_app(tmp_path) as app:
-        yield app
 
 
 async def longest(page: Page, selector: str, prop: str) -> float:

@@ -6,25 +6,18 @@ from __future__ import annotations
 import re
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import expect
 
-from tests.support.browser import chromium, chromium_path
 from tests.support.clients import EVENT
 from tests.support.journeys import (
     DEVICES,
+    JOURNEY_MARKS,
     approved_question,
     assert_announced,
     journey,
-    journey_app,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (scripts/test)"),
-]
-expect.set_options(timeout=10_000)
+pytestmark = JOURNEY_MARKS
 
 QUESTIONS = [
     "How will the new bus timetable serve night-shift workers?",
@@ -41,18 +34,6 @@ APPROVED = [
 
 # Enough of a live HLS playlist for the console's check before going live (nobody plays it).
 PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.0,\nseg0.ts\n"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser():
-    async with chromium() as shared:
-        yield shared
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def podium(tmp_path):
-    async with journey_app(tmp_path) as app:
-        yield app
 
 
 def card_of(page, text: str):

@@ -9,43 +9,24 @@ import logging
 import re
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Page, expect
 
-from tests.support.browser import chromium, chromium_path
 from tests.support.clients import EVENT
 from tests.support.journeys import (
     DEVICES,
+    JOURNEY_MARKS,
     Journey,
     approved_question,
     assert_announced,
     journey,
-    journey_app,
     staff_command,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (scripts/test)"),
-]
-expect.set_options(timeout=10_000)
+pytestmark = JOURNEY_MARKS
 
 THEIRS = "Will the new cycle lanes reach the eastern wards by spring?"
 LATER = "How are the library opening hours decided?"
 ANSWERED = "Is the bridge closure on the agenda?"  # shown greyed out, still readable
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser():
-    async with chromium() as shared:
-        yield shared
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def podium(tmp_path):
-    async with journey_app(tmp_path) as app:
-        yield app
 
 
 async def join(page: Page, name: str) -> None:
