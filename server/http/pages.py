@@ -93,6 +93,16 @@ async def _event(request: web.Request) -> dict[str, Any]:
     return await catalog.get_event_detail(services, event)
 
 
+async def _event_and_room(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The event's detail and its room named by the path's {room_id}."""
+    event = await _event(request)
+    room_id = int(request.match_info["room_id"])
+    room = next((r for r in event["rooms"] if r["id"] == room_id), None)
+    if room is None:
+        raise NotFound("this event has no such room")
+    return event, room
+
+
 async def _require_staff(request: web.Request, roles: set[str]) -> None:
     found = await staff_session(request)
     if found is None:
@@ -206,11 +216,8 @@ async def overlay_page(request: web.Request) -> web.Response:
 
 
 async def _stage(request: web.Request, overlay: bool) -> web.Response:
-    event = await _event(request)
-    room_id = int(request.match_info["room_id"])
-    room = next((r for r in event["rooms"] if r["id"] == room_id), None)
-    if room is None:
-        raise NotFound("this event has no such room")
+    event, room = await _event_and_room(request)
+    room_id = room["id"]
     config = {"room_id": room_id, "overlay": overlay}
     title = (_("Overlay · %(room)s") if overlay else _("Stage · %(room)s")) % {"room": room["name"]}
     join = join_links.join_link(request, event["slug"])
@@ -247,11 +254,8 @@ async def webcast_console(request: web.Request) -> web.Response:
 async def go_live_page(request: web.Request) -> web.Response:
     """Publish this laptop's camera, microphone or screen to a room over WHIP."""
     await _require_staff(request, {"admin"})
-    event = await _event(request)
-    room_id = int(request.match_info["room_id"])
-    room = next((r for r in event["rooms"] if r["id"] == room_id), None)
-    if room is None:
-        raise NotFound("this event has no such room")
+    event, room = await _event_and_room(request)
+    room_id = room["id"]
     return await render(
         request,
         "golive.html",
@@ -288,11 +292,8 @@ async def join_qr_code(request: web.Request) -> web.Response:
 
 @routes.get("/e/{slug}/checkin/{room_id:\\d+}")
 async def check_in_page(request: web.Request) -> web.Response:
-    event = await _event(request)
-    room_id = int(request.match_info["room_id"])
-    room = next((r for r in event["rooms"] if r["id"] == room_id), None)
-    if room is None:
-        raise NotFound("this event has no such room")
+    event, room = await _event_and_room(request)
+    room_id = room["id"]
     return await render(
         request,
         "checkin.html",
