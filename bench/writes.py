@@ -1,8 +1,9 @@
 """Benchmark: durable question submissions and votes per second, and their acknowledgement time.
 
 Starts the real app (create_app, on a real port, with its publisher, vote tally and upkeep
-running) on SQLite (WAL, synchronous=FULL) or PostgreSQL, then drives the real use cases
-(`asking.submit`, `asking.vote`) through the app's own Services, in the app's process: what
+running, on the event loop and with the garbage collection `podium serve` uses) on SQLite
+(WAL, synchronous=FULL) or PostgreSQL, then drives the real use cases (`asking.submit`,
+`asking.vote`) through the app's own Services, in the app's process: what
 is measured is the durable write path a request takes after its transport has decoded it
 (validation, rate limit, screening, the insert, the audit and broadcast log rows, the group
 commit and the after-commit publishing), not HTTP or Socket.IO parsing.
@@ -33,8 +34,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from server import gc_tuning
 from server.app import create_app
 from server.app_keys import SERVICES
+from server.event_loop import loop_name, new_serving_loop
 from server.services import asking, catalog, moderation
 from server.services.context import Actor, Services
 from server.settings import load_settings
@@ -194,12 +197,18 @@ async def run_writes(
         log_level="WARNING",
         **overrides,
     )
-    runner = web.AppRunner(create_app(settings))
+    app = create_app(settings)
+    gc_tuning.tune_for_serving(app)  # as `podium serve` runs it (server/supervisor.py)
+    runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     try:
         s: Services = runner.app[SERVICES]
-        figures: dict[str, Any] = {"database": database, "path": "service (asking.submit/vote)"}
+        figures: dict[str, Any] = {
+            "database": database,
+            "path": "service (asking.submit/vote)",
+            "event_loop": loop_name(asyncio.get_running_loop()),
+        }
         started = time.perf_counter()
         event, actors = await _seeded(s, viewers)
         figures["joins_per_second"] = round(viewers / (time.perf_counter() - started), 1)
@@ -258,22 +267,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--voters", type=int, default=64, help="closed-loop voters")
     parser.add_argument("--viewers", type=int, default=2000)
     parser.add_argument("--max-batch", type=int, help="override write_batch_max")
+    parser.add_argument("--event-loop", choices=("auto", "uvloop", "asyncio"), default="auto")
     parser.add_argument("--json", action="store_true", help="print one JSON object per run")
     args = parser.parse_args(argv)
     kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     for kind in kinds:
-        figures = asyncio.run(
-            run_writes(
-                kind,
-                args.postgres_url,
-                seconds=args.seconds,
-                submitters=args.submitters,
-                rate=args.rate,
-                voters=args.voters,
-                viewers=args.viewers,
-                max_batch=args.max_batch,
+        # The loop `podium serve` runs on (uvloop where installed), unless told otherwise.
+        with asyncio.Runner(loop_factory=lambda: new_serving_loop(args.event_loop)) as loop:
+            figures = loop.run(
+                run_writes(
+                    kind,
+                    args.postgres_url,
+                    seconds=args.seconds,
+                    submitters=args.submitters,
+                    rate=args.rate,
+                    voters=args.voters,
+                    viewers=args.viewers,
+                    max_batch=args.max_batch,
+                )
             )
-        )
         if args.json:
             print(json.dumps(figures))
         else:

@@ -172,35 +172,42 @@ class _ProfanityCheck:
             raise ValueError("better_profanity drops whitespace runs; this check does not")
         self.words = _CompiledWordSet(profanity.CENSOR_WORDSET)
         self.joined = profanity.MAX_NUMBER_COMBINATIONS
-        self._run = re.compile(_character_class(profanity.ALLOWED_CHARACTERS) + "+")
+        allowed = _character_class(profanity.ALLOWED_CHARACTERS)
+        self._first = re.compile(allowed)
+        self._separators = re.compile(f"([^{allowed[1:-1]}]+)")
 
     def __call__(self, text: str) -> bool:
-        first = self._run.search(text)
+        first = self._first.search(text)
         if first is None or first.start() >= len(text) - 1:
             return False  # the library's "no words" shortcut
-        body = text[first.start() :]
-        runs = [(run.group(), run.start(), run.end()) for run in self._run.finditer(body)]
-        joinable = len(runs) - (runs[-1][1] >= len(body) - 1)
+        # [run, separator, run, ..., separator, run or "" when the text ends with a separator]
+        parts = self._separators.split(text[first.start() :])
+        runs, separators = parts[0::2], parts[1::2]
+        if runs[-1] == "":
+            runs.pop()
+            joinable = len(runs)
+        else:  # a one-character run at the very end joins nothing
+            joinable = len(runs) - (len(runs[-1]) == 1)
         words = self.words
-        for index, (run, _start, _end) in enumerate(runs):
+        for index, run in enumerate(runs):
             lowered = run.lower()
             if lowered[:PREFIX] not in words.prefixes:
                 continue  # no listed word starts this way, alone or joined
-            if self._joins(body, runs, index, joinable, lowered):
+            if self._joins(runs, separators, index, joinable, lowered):
                 return True
             if run != REPLACEMENT and lowered in words:
                 return True
         return False
 
-    def _joins(self, body: str, runs: list, index: int, joinable: int, lowered: str) -> bool:
+    def _joins(
+        self, runs: list[str], separators: list[str], index: int, joinable: int, lowered: str
+    ) -> bool:
         """Does the run at `index` form a listed word with the runs after it?"""
         words = self.words
         joined = with_separators = lowered
-        previous_end = runs[index][2]
-        for run, start, end in runs[index + 1 : min(joinable, index + 1 + self.joined)]:
-            joined += run.lower()
-            with_separators += (body[previous_end:start] + run).lower()
-            previous_end = end
+        for later in range(index + 1, min(joinable, index + 1 + self.joined)):
+            joined += runs[later].lower()
+            with_separators += (separators[later - 1] + runs[later]).lower()
             if joined in words or with_separators in words:
                 return True
             if words.settled(joined) and words.settled(with_separators):

@@ -161,8 +161,8 @@ async def test_a_pretalx_schedule_imports_and_the_whole_agenda_comes_back_as_ica
         "Lunch",
     }
     assert [by_summary["Workshop A"][k] for k in ("DTSTART", "DTEND", "LOCATION")] == [
-        "20261121T090000Z",
-        "20261121T100000Z",
+        "20991121T090000Z",
+        "20991121T100000Z",
         "Main",
     ]
     assert by_summary["Opening\\, with coffee\\; and more"]["DTSTART"] == "20261123T083000Z"

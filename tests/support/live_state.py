@@ -21,6 +21,7 @@ class LiveState:
     questions: dict[int, dict[str, Any]]
     stages: dict[int, dict[str, Any] | None]
     running_orders: dict[int, list[int]] = field(default_factory=dict)
+    rooms: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_snapshot(cls, snapshot: dict[str, Any]) -> LiveState:
@@ -34,6 +35,7 @@ class LiveState:
             running_orders={
                 int(room): ids for room, ids in snapshot.get("running_orders", {}).items()
             },
+            rooms=snapshot.get("rooms", {}),
         )
 
     def apply_all(self, entries: list[dict[str, Any]]) -> None:
@@ -65,6 +67,8 @@ class LiveState:
             self.running_orders[entry["room_id"]] = entry["question_ids"]
         elif kind == "event":
             self.event = entry["event"]
+        elif kind == "room":  # webcast state and now/next, e.g. as the agenda moves on
+            self.rooms[str(entry["room"]["id"])] = entry["room"]
         elif kind != "viewer":
             raise AssertionError(f"unknown update type {kind!r}: {entry}")
 
@@ -81,6 +85,7 @@ class LiveState:
             "questions": dict(sorted(self.questions.items())),
             "stages": dict(sorted(self.stages.items())),
             "running_orders": dict(sorted(self.running_orders.items())),
+            "rooms": dict(sorted(self.rooms.items())),
         }
 
 
