@@ -19,6 +19,7 @@ from server.store import questions as question_store
 from server.store.models import EventRow, RegistrationRow
 
 log = logging.getLogger(__name__)
+FIRST_PURGE_DELAY_SECONDS = 30
 
 
 async def register(
@@ -138,6 +139,10 @@ async def purge_due(s: Services, now: datetime | None = None) -> list[int]:
 
 
 async def run(s: Services) -> None:
+    # Not at the very start: a server stopped straight after starting would cancel the purge
+    # mid-query, and aiosqlite can then hang the event loop's close (its connection is
+    # force-stopped while SQLAlchemy's graceful close still waits on it).
+    await asyncio.sleep(FIRST_PURGE_DELAY_SECONDS)
     while True:
         try:
             await purge_due(s)
