@@ -36,6 +36,7 @@ from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
 from server.realtime.lean_queue import LeanQueue
+from server.realtime.packets import JsonFirstPacket
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class DirectSocket(AsyncSocket):
 
     transport: asyncio.Transport | None = None
     direct = False  # set once what was queued before the websocket opened has been written
+    heard_at = 0.0  # loop time of the last message received (lean loop only)
+    silence_timer: asyncio.TimerHandle | None = None
 
     def attach(self, transport: asyncio.Transport) -> None:
         self.transport = transport
@@ -86,20 +89,26 @@ class DirectSocket(AsyncSocket):
         elif await self.check_ping_timeout():
             self.write_frame(websocket_frame(pkt.encode()))
 
+    def go_direct(self) -> bool:
+        """Write what was queued before the websocket opened, then write in place from now
+        on. False when the queue held the None that stops the writer."""
+        self.direct = True
+        self.server.direct_generation += 1  # rooms' cached recipient lists are stale
+        while not self.queue.empty():
+            pkt = self.queue.get_nowait()
+            self.queue.task_done()
+            if pkt is None:
+                return False
+            self.write_frame(websocket_frame(pkt.encode()))
+        return True
+
     async def poll(self) -> list[eio_packet.Packet]:
-        """The websocket writer task's source: once upgraded, write what is queued, go
-        direct, and then only wait for the None that tells the writer to stop."""
+        """The websocket writer task's source (a client upgrading from long-polling): once
+        upgraded, go direct, and then only wait for the None that tells the writer to stop."""
         if self.transport is None or not self.upgraded:
             return await super().poll()
-        if not self.direct:
-            self.direct = True
-            self.server.direct_generation += 1  # rooms' cached recipient lists are stale
-            while not self.queue.empty():
-                pkt = self.queue.get_nowait()
-                self.queue.task_done()
-                if pkt is None:
-                    return []
-                self.write_frame(websocket_frame(pkt.encode()))
+        if not self.direct and not self.go_direct():
+            return []
         try:
             while (pkt := await self.queue.get()) is not None:
                 self.queue.task_done()
@@ -108,6 +117,58 @@ class DirectSocket(AsyncSocket):
             raise eio_exceptions.QueueEmpty() from None  # as the stock poll does
         self.queue.task_done()
         return []
+
+    async def _websocket_handler(self, ws: eio_aiohttp.WebSocket) -> None:
+        """engine.io's websocket loop, lean for a client that opened its websocket directly
+        (an upgrade from long-polling keeps the stock one): no writer task, since everything
+        is written in place, and no task and timer per message received, only one timer per
+        client for the stock receive timeout. Otherwise as stock: any end of the websocket
+        (or a cancel) ends the loop, then the websocket is closed and the socket with it."""
+        if self.connected:
+            await super()._websocket_handler(ws)
+            return
+        self.connected = self.upgraded = True
+        self.go_direct()
+        loop = asyncio.get_running_loop()
+        self.heard_at = loop.time()
+        self.silence_timer = loop.call_later(self.silence_limit(), self.check_silence)
+        biggest = self.server.max_http_buffer_size
+        try:
+            while True:
+                try:
+                    data = await ws.wait()
+                except (Exception, asyncio.CancelledError):
+                    break
+                if len(data) > biggest:
+                    break
+                self.heard_at = loop.time()
+                try:
+                    await self.receive(eio_packet.Packet(encoded_packet=data))
+                except eio_exceptions.UnknownPacketError:
+                    pass
+                except eio_exceptions.SocketIsClosedError:
+                    break
+                except asyncio.CancelledError:
+                    break
+                except Exception:
+                    self.server.logger.exception("Unknown receive error")
+        finally:
+            self.silence_timer.cancel()
+        await ws.close()
+        await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+
+    def silence_limit(self) -> float:
+        return self.server.ping_interval + self.server.ping_timeout
+
+    def check_silence(self) -> None:
+        """A client silent for longer than a ping cycle is gone: its transport is cut, which
+        ends its receive loop (the stock loop's timeout on each receive)."""
+        loop = asyncio.get_running_loop()
+        silent = loop.time() - self.heard_at
+        if silent < self.silence_limit():
+            self.silence_timer = loop.call_later(self.silence_limit() - silent, self.check_silence)
+        elif self.transport is not None:
+            self.transport.abort()
 
 
 class DirectWebSocket(eio_aiohttp.WebSocket):
@@ -124,6 +185,7 @@ class DirectWebSocket(eio_aiohttp.WebSocket):
         socket = self.handler.__self__
         socket.__class__ = DirectSocket
         socket.attach(request.transport)
+        self.handler = socket._websocket_handler  # bound again: now DirectSocket's
         await self.handler(self)
         return self._sock
 
@@ -155,6 +217,10 @@ class DirectEngineServer(engineio.AsyncServer):
 
 class FastSocketServer(socketio.AsyncServer):
     """A Socket.IO server whose engine.io writes websockets directly."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("serializer", JsonFirstPacket)
+        super().__init__(*args, **kwargs)
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return DirectEngineServer

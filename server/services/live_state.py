@@ -84,6 +84,9 @@ class LiveState:
         self.emit: Callable[[int, str, dict[str, Any]], None] | None = None
         self._events: dict[int, _Event] = {}
         self._rows: dict[int, tuple[EventRow, float]] = {}
+        # One read per event row at a time: a storm of connects as the row expires (or
+        # after a restart) waits for that read rather than each making its own.
+        self._row_reads: dict[int, asyncio.Future[EventRow]] = {}
         self.loads = 0  # how often a state was read from the database (tests, benchmarks)
 
     # -- event rows ------------------------------------------------------------------
@@ -92,12 +95,36 @@ class LiveState:
         cached = self._rows.get(event_id)
         if cached is not None and time.monotonic() - cached[1] < EVENT_ROW_SECONDS:
             return cached[0]
+        reading = self._row_reads.get(event_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_event_row(event_id, cached))
+            self._row_reads[event_id] = reading
+            reading.add_done_callback(lambda done: self._row_read_done(event_id, done))
+        return await asyncio.shield(reading)
+
+    async def _read_event_row(
+        self, event_id: int, cached: tuple[EventRow, float] | None
+    ) -> EventRow:
         async with self.db.read() as session:
             row = await event_store.by_id(session, event_id)
+        if self._row_reads.get(event_id) is not asyncio.current_task():
+            return row  # the row changed while it was read: keep this one out of the cache
         if cached is not None and cached[0].purged_at != row.purged_at:
             self._events.pop(event_id, None)  # purged: names held here must go too
         self._rows[event_id] = (row, time.monotonic())
         return row
+
+    def _forget_row(self, event_id: int) -> None:
+        """The event changed: the next caller reads its row afresh, not joining a read
+        that began before the change."""
+        self._rows.pop(event_id, None)
+        self._row_reads.pop(event_id, None)
+
+    def _row_read_done(self, event_id: int, done: asyncio.Future[EventRow]) -> None:
+        if self._row_reads.get(event_id) is done:
+            del self._row_reads[event_id]
+        if not done.cancelled():
+            done.exception()  # seen here too, in case every waiter was cancelled meanwhile
 
     # -- what a viewer's sync gets ---------------------------------------------------
 
@@ -290,7 +317,7 @@ class LiveState:
     def _deliver(self, event_id: int, kind: str, message: dict[str, Any]) -> None:
         if kind == "forget" and message.get("viewer_id") is None:
             self._events.pop(event_id, None)
-            self._rows.pop(event_id, None)
+            self._forget_row(event_id)
             return
         state = self._events.get(event_id)
         if state is None:
@@ -381,7 +408,7 @@ class LiveState:
         elif kind == "event":
             # Rooms and agenda changed: room views depend on both. Rare; read it all again.
             self._events.pop(event_id, None)
-            self._rows.pop(event_id, None)
+            self._forget_row(event_id)
             return
         state.seq = seq
         state.tail.append(entry)

@@ -86,3 +86,21 @@ def test_participants_are_sid_and_engineio_sid_pairs():
     manager.basic_enter_room("sid", "/", None, eio_sid="eio")
     manager.basic_enter_room("sid", "/", "room")
     assert list(manager.get_participants("/", "room")) == [("sid", "eio")]
+
+
+def test_the_stock_websocket_loop_is_what_the_lean_one_replaces():
+    handler = source(AsyncSocket._websocket_handler)
+    # A fresh websocket (not an upgrade from polling) is told apart by `connected`...
+    assert "if self.connected:" in handler
+    assert "self.connected = True\n            self.upgraded = True" in handler
+    # ...and each receive waits at most one ping cycle, then the socket closes this way.
+    assert "self.server.ping_interval + self.server.ping_timeout)" in handler
+    assert "reason=self.server.reason.TRANSPORT_CLOSE)" in handler
+    assert "self.server.max_http_buffer_size" in handler
+
+
+def test_socketio_packets_come_from_the_serializer_class_and_are_encoded_once_made():
+    init = source(socketio.base_server.BaseServer.__init__)
+    assert "self.packet_class = serializer" in init
+    assert "binary is None and self.data_is_binary(" in source(socketio.packet.Packet.__init__)
+    assert "self.json.dumps(data, separators=(',', ':'))" in source(socketio.packet.Packet.encode)
