@@ -58,6 +58,10 @@ def _percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+class PhaseDone(Exception):
+    """An action has nothing left to do (every viewer has voted on every question)."""
+
+
 async def _closed_loop(
     workers: int, seconds: float, action: Callable[[], Awaitable[Any]]
 ) -> tuple[int, int, list[float], float]:
@@ -72,6 +76,8 @@ async def _closed_loop(
             started = time.perf_counter()
             try:
                 await action()
+            except PhaseDone:
+                return  # nothing left to do: the phase ends before its time is up
             except Exception:
                 failures += 1
                 continue
@@ -237,7 +243,10 @@ async def run_writes(
         )  # each viewer votes once per question, never on their own
 
         async def vote() -> None:
-            actor, qid = next(pairs)
+            pair = next(pairs, None)
+            if pair is None:
+                raise PhaseDone
+            actor, qid = pair
             result = await asking.vote(s, actor, event, qid, True)
             if not result["changed"]:
                 raise AssertionError("a first vote did not count")
