@@ -18,6 +18,7 @@ from server.settings import CONFIG_DIR, Settings, load_settings
 from tests.support.clients import Podium
 
 POSTGRES_URL = os.environ.get("PODIUM_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "")
 DATABASES = ["sqlite", "postgresql"]
 
 
@@ -50,6 +51,16 @@ async def database_url(request, tmp_path: Path) -> AsyncIterator[str]:
         async with admin.connect() as connection:
             await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis server's URL; its tests skip locally without one, never in CI."""
+    if not REDIS_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the Redis tests: run scripts/test")
+        pytest.skip("PODIUM_TEST_REDIS_URL is not set (run scripts/test)")
+    return REDIS_URL
 
 
 def free_port() -> int:

@@ -23,7 +23,6 @@ from tests.conftest import test_settings as settings_for
 from tests.support.clients import EVENT, LiveClient, Podium, client_id
 from tests.support.live_state import LiveState, receive_through
 
-REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "")
 EVENT_API = f"/api/v1/events/{EVENT}"
 # The fast path does not depend on the database: one kind keeps the suite short.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -294,15 +293,6 @@ async def test_a_client_that_stops_reading_is_dropped_and_resyncs_after_reconnec
     before_stall.apply_all(caught_up["entries"])
     assert before_stall.view() == LiveState.from_snapshot(await back.ok("sync", {})).view()
     assert before_stall.questions[question["id"]]["text"] == "After the drop"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    if not REDIS_URL:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: run scripts/test")
-        pytest.skip("PODIUM_TEST_REDIS_URL is not set (run scripts/test)")
-    return REDIS_URL
 
 
 @sqlite_only

@@ -26,22 +26,12 @@ from server.settings import CONFIG_DIR
 from server.store import questions as question_store
 from server.store.models import BroadcastRow
 from tests import conftest
-from tests.conftest import free_port, podium_with, start_app
+from tests.conftest import REDIS_URL, free_port, podium_with, start_app
 from tests.e2e.test_question_flow import is_update
 from tests.support.clients import EVENT, LiveClient, Podium
 
-REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "")
 ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 PYTHON = [sys.executable, "-m", "server", "--config", str(CONFIG_DIR / "test.toml")]
-
-
-@pytest.fixture
-def redis_url() -> str:
-    if not REDIS_URL:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: run scripts/test")
-        pytest.skip("PODIUM_TEST_REDIS_URL is not set (run scripts/test)")
-    return REDIS_URL
 
 
 class Served:
