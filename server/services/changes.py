@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from server.domain.events import QuestionEvent
@@ -121,12 +122,23 @@ async def record_entries(
     authors: list[tuple[int, dict[str, Any]]],
 ) -> None:
     """Number and store both streams' entries; publish them, and tell authors, after commit."""
-    numbered_public = await broadcasts.append(work.session, event_id, "public", public)
-    numbered_staff = await broadcasts.append(work.session, event_id, "staff", staff)
+    numbered = await broadcasts.number(work.session, event_id, {"public": public, "staff": staff})
+    await broadcasts.store_numbered(work.session, event_id, numbered, datetime.now(UTC))
+    publish_after_commit(work, event_id, publisher, numbered, authors)
+
+
+def publish_after_commit(
+    work: UnitOfWork,
+    event_id: int,
+    publisher: Publisher,
+    numbered: dict[str, list[dict[str, Any]]],
+    authors: list[tuple[int, dict[str, Any]]],
+) -> None:
+    """Once `work` commits: publish each stream's numbered entries, then tell the authors."""
 
     def publish() -> None:
-        publisher.publish(event_id, "public", numbered_public)
-        publisher.publish(event_id, "staff", numbered_staff)
+        for stream, entries in numbered.items():
+            publisher.publish(event_id, stream, entries)
         for viewer_id, payload in authors:
             publisher.notify_viewer(viewer_id, payload)
 

@@ -1,17 +1,19 @@
 """Submitted questions, stored a batch at a time: a few set-based statements, one commit.
 
 `asking.submit` validates and screens a question (pure CPU, outside any transaction) and
-queues it with `Database.write_queued`; the event's one writer hands every question queued
-meanwhile to `store`, which, in one unit of work:
+queues it with `Database.write_queued`; every question queued meanwhile comes to `store`
+together, which, in one unit of work:
 
-- reads which (viewer, client id) pairs are already stored, the authors, and the agenda
-  sessions named, one statement each;
-- checks each question in turn, exactly as a lone submission would be checked, so that one
-  refused question (a blocked author, another event's session) fails alone;
-- inserts the rest with one multi-row INSERT ... RETURNING their ids, their audit rows with
-  one more, and numbers their broadcasts with one UPDATE and one INSERT per stream; the
-  views are built from the values inserted (each question's public view once, shared by
-  its staff and author views), never read back.
+- reads (`prepare`) which (viewer, client id) pairs are already stored, the authors, and the
+  agenda sessions named, one statement each, then checks each question in turn, exactly as
+  a lone submission would be checked, so that one refused question (a blocked author,
+  another event's session) fails alone. Where the database hands out ids ahead
+  (PostgreSQL), it also takes the new questions' ids and composes their audit rows and
+  broadcasts; the views are built from the values to insert (each question's public view
+  once, shared by its staff and author views), never read back.
+- writes them (`finish`): on PostgreSQL one statement numbers the broadcasts and inserts
+  everything; on SQLite, a multi-row INSERT gives the ids, then the rest is composed and
+  stored.
 
 After the commit the broadcasts are published in order and every caller gets its answer; a
 retried client id (in an earlier batch or this one) gets the question stored first.
@@ -28,14 +30,16 @@ from server.domain.errors import DomainError, InvalidInput, NotFound, ViewerBloc
 from server.domain.events import QuestionApproved, QuestionSubmitted
 from server.domain.questions import QuestionState
 from server.services import views
-from server.services.changes import question_entries, record_entries
+from server.services.changes import publish_after_commit, question_entries
 from server.services.context import Actor
+from server.store import batches, broadcasts
 from server.store import questions as question_store
 from server.store.database import UnitOfWork
 from server.store.models import EventRow
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from server.services.context import Services
 
@@ -61,58 +65,115 @@ class Draft:
     flags: tuple[str, ...]
 
 
-async def store(work: UnitOfWork, drafts: list[Draft]) -> list[Any]:
-    """Store a batch of drafts of one event; one outcome (answer or error) per draft."""
-    session = work.session
+@dataclass
+class Composed:
+    """What a batch's new questions add to the logs, and what their authors are answered."""
+
+    audits: list[dict[str, Any]]
+    streams: dict[str, list[dict[str, Any]]]  # broadcast payloads, by stream, unnumbered
+    told: list[tuple[int, dict[str, Any]]]  # each author's `mine` push
+    answers: dict[tuple[int, str], dict[str, Any]]  # each new question's author view
+
+
+@dataclass
+class Prepared:
+    """A batch read and checked: its new questions' rows, and each draft's outcome so far."""
+
+    drafts: list[Draft]
+    now: datetime
+    earlier: dict[tuple[int, str], Row]  # questions stored under these keys before
+    outcomes: list[Any]  # an error for each draft refused, None for the rest
+    first: dict[tuple[int, str], int]  # each new key, and the draft that stores it
+    values: list[dict[str, Any]]  # the new questions' rows, in step with `first`
+    composed: Composed | None = None  # once the new questions' ids are known
+
+
+async def prepare(session: AsyncSession, drafts: list[Draft]) -> Prepared:
+    """Read and check a batch of one event's drafts. Where the database hands out ids ahead
+    (PostgreSQL), the new questions' rows and broadcasts are composed here too, so that
+    `finish`, in the event's write turn, only writes."""
     event_id = drafts[0].event.id
     keys = {(draft.actor.id, draft.client_id) for draft in drafts}
-    earlier = {
-        (row.viewer_id, row.client_id): row
-        for row in await question_store.by_client_ids(session, keys)
-    }
+    earlier = {(row.viewer_id, row.client_id): row for row in await batches.existing(session, keys)}
     authors = await question_store.viewers_by_id(session, {draft.actor.id for draft in drafts})
     named = {draft.session_id for draft in drafts if draft.session_id is not None}
     sessions = await question_store.agenda_session_ids(session, event_id, named)
 
-    now = datetime.now(UTC)
-    outcomes: list[Any] = [None] * len(drafts)
-    first: dict[tuple[int, str], int] = {}  # each new pair, and the draft that stores it
-    values: list[dict[str, Any]] = []
+    batch = Prepared(drafts, datetime.now(UTC), earlier, [None] * len(drafts), {}, [])
     for index, draft in enumerate(drafts):
         key = (draft.actor.id, draft.client_id)
-        if key in earlier or key in first:
-            continue  # a retry: answered with the question stored first, below
+        if key in earlier or key in batch.first:
+            continue  # a retry: answered with the question stored first, in `finish`
         try:
-            values.append(_checked(draft, authors.get(draft.actor.id), sessions, now))
+            batch.values.append(_checked(draft, authors.get(draft.actor.id), sessions, batch.now))
         except DomainError as error:
-            outcomes[index] = error
+            batch.outcomes[index] = error
             continue
-        first[key] = index
+        batch.first[key] = index
+    reserved = await batches.reserve_question_ids(session, len(batch.values))
+    if reserved is not None:
+        _compose(batch, reserved)
+    return batch
 
-    ids = await question_store.insert_many(session, values)
-    # The stored rows are what was inserted, with their new ids: nothing to read back. In
-    # queue order, which is commit order (`values` was built in step with `first`).
-    rows = [
-        SimpleNamespace(**value, **UNSET, id=ids[key])
-        for key, value in zip(first, values, strict=True)
-    ]
-    await question_store.audit_many(session, _audit_rows(drafts, first, rows, now))
-    public: list[dict[str, Any]] = []
-    staff: list[dict[str, Any]] = []
-    told: list[tuple[int, dict[str, Any]]] = []
-    answers: dict[tuple[int, str], dict[str, Any]] = {}
-    for key, row in zip(first, rows, strict=True):
-        causes = [SUBMITTED, APPROVED] if row.state == QuestionState.APPROVED else [SUBMITTED]
-        answers[key] = question_entries(row, False, causes, public, staff, told)
-    await record_entries(work, event_id, drafts[0].services.publisher, public, staff, told)
 
-    for index, draft in enumerate(drafts):
+async def finish(work: UnitOfWork, batch: Prepared) -> list[Any]:
+    """Store a prepared batch; one outcome (answer or error) per draft."""
+    session = work.session
+    event_id = batch.drafts[0].event.id
+    if batch.composed is None:  # SQLite: the ids come from the insert
+        ids = await batches.insert_questions(session, batch.values)
+        composed = _compose(batch, [ids[key] for key in batch.first])
+        numbered = await broadcasts.number(session, event_id, composed.streams)
+        await batches.append_logs(session, event_id, batch.now, composed.audits, numbered)
+    else:
+        composed = batch.composed
+        numbered = await batches.insert_submissions(
+            session, event_id, batch.now, batch.values, composed.audits, composed.streams
+        )
+    publish_after_commit(
+        work, event_id, batch.drafts[0].services.publisher, numbered, composed.told
+    )
+    outcomes = batch.outcomes
+    for index, draft in enumerate(batch.drafts):
         if outcomes[index] is None:
             key = (draft.actor.id, draft.client_id)
-            if key not in answers:
-                answers[key] = views.author_question(earlier[key])
-            outcomes[index] = {**answers[key], "duplicate": first.get(key) != index}
+            if key not in composed.answers:
+                composed.answers[key] = views.author_question(batch.earlier[key])
+            answer = composed.answers[key]
+            outcomes[index] = {**answer, "duplicate": batch.first.get(key) != index}
     return outcomes
+
+
+async def store(work: UnitOfWork, drafts: list[Draft]) -> list[Any]:
+    """Store a batch of one event's drafts; one outcome (answer or error) per draft."""
+    return await finish(work, await prepare(work.session, drafts))
+
+
+def _compose(batch: Prepared, ids: list[int]) -> Composed:
+    """Give the new questions their ids, and build what they add to the logs (each
+    question's public view once, shared by its staff and author views): nothing is read
+    back from the database."""
+    for value, id_ in zip(batch.values, ids, strict=True):
+        value["id"] = id_
+    rows = [SimpleNamespace(**value, **UNSET) for value in batch.values]
+    composed = Composed(
+        audits=_audit_rows(batch.drafts, batch.first, rows),
+        streams={"public": [], "staff": []},
+        told=[],
+        answers={},
+    )
+    for key, row in zip(batch.first, rows, strict=True):
+        causes = [SUBMITTED, APPROVED] if row.state == QuestionState.APPROVED else [SUBMITTED]
+        composed.answers[key] = question_entries(
+            row,
+            False,
+            causes,
+            composed.streams["public"],
+            composed.streams["staff"],
+            composed.told,
+        )
+    batch.composed = composed
+    return composed
 
 
 def _checked(draft: Draft, author: Row | None, sessions: set[int], now: datetime) -> dict[str, Any]:
@@ -156,12 +217,10 @@ def _checked(draft: Draft, author: Row | None, sessions: set[int], now: datetime
 
 
 def _audit_rows(
-    drafts: list[Draft],
-    first: dict[tuple[int, str], int],
-    rows: list[SimpleNamespace],
-    now: datetime,
+    drafts: list[Draft], first: dict[tuple[int, str], int], rows: list[SimpleNamespace]
 ) -> list[dict[str, Any]]:
-    """Submitted (by the viewer), then approved (by Podium) when auto-approved."""
+    """Submitted (by the viewer), then approved (by Podium) when auto-approved: the audit
+    rows `batches.append_logs` stores (no reason, no details)."""
     audits = []
     for index, row in zip(first.values(), rows, strict=True):
         actor = drafts[index].actor
@@ -171,15 +230,11 @@ def _audit_rows(
         for who, action in steps:
             audits.append(
                 {
-                    "event_id": row.event_id,
                     "question_id": row.id,
                     "actor_kind": who.kind,
                     "actor_id": who.id,
                     "actor_name": who.name,
                     "action": action,
-                    "reason": None,
-                    "details": {},
-                    "created_at": now,
                 }
             )
     return audits

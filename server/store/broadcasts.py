@@ -18,26 +18,51 @@ async def append(
     session: AsyncSession, event_id: int, stream: str, payloads: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Number `payloads` on `stream`, store them, and return them with their `seq`."""
-    if not payloads:
-        return []
-    column = _SEQ_COLUMN[stream]
+    numbered = await number(session, event_id, {stream: payloads})
+    await store_numbered(session, event_id, numbered, datetime.now(UTC))
+    return numbered[stream]
+
+
+async def number(
+    session: AsyncSession, event_id: int, streams: dict[str, list[dict[str, Any]]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Give each stream's payloads their next numbers (one UPDATE for all the streams):
+    each payload with its `seq`, by stream. Nothing is stored yet: see `store_numbered`."""
+    counts = {stream: len(payloads) for stream, payloads in streams.items() if payloads}
+    if not counts:
+        return {stream: [] for stream in streams}
+    columns = {stream: _SEQ_COLUMN[stream] for stream in counts}
     # The UPDATE takes the event row's lock, so concurrent writers number in commit order.
     result = await session.execute(
         update(EventRow)
         .where(EventRow.id == event_id)
-        .values({column: column + len(payloads)})
-        .returning(column)
+        .values({column: column + counts[stream] for stream, column in columns.items()})
+        .returning(*columns.values())
     )
-    first = result.scalar_one() - len(payloads) + 1
-    now = datetime.now(UTC)
-    numbered = [{"seq": first + offset, **payload} for offset, payload in enumerate(payloads)]
-    # One executemany, not an ORM object each: a batch of submissions logs hundreds.
+    last = dict(zip(columns, result.one(), strict=True))
+    numbered: dict[str, list[dict[str, Any]]] = {stream: [] for stream in streams}
+    for stream, count in counts.items():
+        first = last[stream] - count + 1
+        numbered[stream] = [
+            {"seq": first + offset, **payload} for offset, payload in enumerate(streams[stream])
+        ]
+    return numbered
+
+
+async def store_numbered(
+    session: AsyncSession,
+    event_id: int,
+    numbered: dict[str, list[dict[str, Any]]],
+    now: datetime,
+) -> None:
+    """Store numbered entries (from `number`) in the log, every stream in one executemany."""
     rows = [
         {"event_id": event_id, "stream": stream, "seq": e["seq"], "payload": e, "created_at": now}
-        for e in numbered
+        for stream, entries in numbered.items()
+        for e in entries
     ]
-    await session.execute(insert(BroadcastRow.__table__), rows)
-    return numbered
+    if rows:
+        await session.execute(insert(BroadcastRow.__table__), rows)
 
 
 async def hold_sequence(session: AsyncSession, event_id: int) -> None:

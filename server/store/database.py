@@ -12,10 +12,8 @@ once; writers that arrive while a batch commits share the next one.
 Across processes (several workers on PostgreSQL) nothing here is needed for correctness: the
 event row's lock, taken when a broadcast is numbered, orders batches from different workers.
 
-Writes that come by the thousand (questions, votes) go one step further with `write_queued`:
-callers queue plain items, and one writer per lane and kind hands everything queued to a
-single `store(work, items)` call, which stores them with a few set-based statements in one
-unit of work and says how each item fared.
+Writes that come by the thousand (questions, votes) go one step further with `write_queued`
+(see `write_queue`): queued items, stored a batch at a time in one unit of work.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ import asyncio
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,7 +30,6 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import event, make_url, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -40,13 +37,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from server.store.write_queue import QueuedWrites
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 256
-
-# Stores a batch of queued items in one unit of work: one outcome per item, in order, each a
-# result for its caller or an exception raised to that caller alone.
-Store = Callable[["UnitOfWork", list[Any]], Awaitable[list[Any]]]
 
 
 class UnitOfWork:
@@ -67,7 +62,7 @@ class WriteStats:
 
     batches: int = 0  # transactions committed
     units: int = 0  # writers whose work those transactions committed
-    failed_units: int = 0  # writers whose body raised (only their savepoint rolled back)
+    failed_units: int = 0  # writers whose body raised (only their own work rolled back)
     largest_batch: int = 0
     queued_batches: int = 0  # `write_queued` stores (each one unit of work)
     queued_items: int = 0  # the items those stores committed, successful or refused alone
@@ -102,7 +97,7 @@ class _Lane:
         return False
 
 
-class Database:
+class Database(QueuedWrites):
     def __init__(self, url: str, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -125,8 +120,7 @@ class Database:
         self.stats = WriteStats()
         self._lanes: dict[int | None, _Lane] = {}
         self._commits: set[asyncio.Task] = set()
-        self._queues: dict[tuple[Hashable, Store], deque[tuple[Any, asyncio.Future]]] = {}
-        self._drains: dict[tuple[Hashable, Store], asyncio.Task] = {}
+        self._init_queues()
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
@@ -160,11 +154,15 @@ class Database:
             batch.entered += 1
             work = UnitOfWork(batch.session)
             session = batch.session
-            try:
-                savepoint = await session.begin_nested()
-            except BaseException as error:
-                batch.broken = batch.broken or error
-                raise
+            # The batch's first unit needs no savepoint (two round trips on PostgreSQL): to
+            # undo it, the transaction, which holds nothing else, is rolled back.
+            savepoint = None
+            if batch.units:
+                try:
+                    savepoint = await session.begin_nested()
+                except BaseException as error:
+                    batch.broken = batch.broken or error
+                    raise
             try:
                 yield work
             except BaseException:
@@ -172,7 +170,10 @@ class Database:
                 await self._undo(batch, savepoint)
                 raise
             try:
-                await savepoint.commit()  # flushes, then RELEASE SAVEPOINT
+                if savepoint is None:
+                    await session.flush()
+                else:
+                    await savepoint.commit()  # flushes, then RELEASE SAVEPOINT
             except BaseException:
                 self.stats.failed_units += 1
                 await self._undo(batch, savepoint)
@@ -184,76 +185,6 @@ class Database:
         finally:
             self._end_turn(lane)
         await asyncio.shield(batch.done)
-
-    async def write_queued(self, event_id: int | None, store: Store, item: Any) -> Any:
-        """Queue `item` for `store`, which gets it together with everything else queued for
-        the same event meanwhile (up to `max_batch`); return its outcome once it is durable."""
-        key = (event_id, store)
-        queue = self._queues.get(key)
-        if queue is None:
-            queue = self._queues[key] = deque()
-        done = asyncio.get_running_loop().create_future()
-        queue.append((item, done))
-        if key not in self._drains:
-            task = asyncio.get_running_loop().create_task(self._drain(key, queue))
-            self._drains[key] = task
-        return await done
-
-    async def _drain(self, key: tuple[Hashable, Store], queue: deque) -> None:
-        """The one writer of a queue: a batch at a time, until nothing is left."""
-        try:
-            while queue:
-                await self._store_queued(key, queue)
-        finally:
-            del self._drains[key]
-            if queue:  # cancelled (the app is closing): nobody will store these
-                for _item, done in queue:
-                    done.cancel()
-            del self._queues[key]
-
-    async def _store_queued(self, key: tuple[Hashable, Store], queue: deque) -> None:
-        event_id, store = key
-        taken: list[tuple[Any, asyncio.Future]] = []
-        outcomes: list[Any] = []
-        try:
-            for attempt in range(2):
-                try:
-                    async with self.write(event_id) as work:
-                        # Taken once our turn has come: everything queued while we waited.
-                        if not taken:
-                            while queue and len(taken) < self.max_batch:
-                                entry = queue.popleft()
-                                if not entry[1].done():  # its caller gave up before it began
-                                    taken.append(entry)
-                        if taken:
-                            outcomes = await store(work, [item for item, _done in taken])
-                    break
-                except IntegrityError:
-                    # Another process stored the same row meanwhile: the retry reads it.
-                    if attempt == 1 or not taken:
-                        raise
-        except BaseException as error:
-            for _item, done in taken:
-                if done.done():
-                    continue
-                if isinstance(error, Exception):
-                    done.set_exception(error)
-                else:
-                    done.cancel()
-            if not isinstance(error, Exception):
-                raise
-            log.warning("a batch of %d queued writes failed: %r", len(taken), error)
-            return
-        if taken:
-            self.stats.queued_batches += 1
-            self.stats.queued_items += len(taken)
-        for (_item, done), outcome in zip(taken, outcomes, strict=True):
-            if done.done():
-                continue
-            if isinstance(outcome, BaseException):
-                done.set_exception(outcome)
-            else:
-                done.set_result(outcome)
 
     async def _take_turn(self, lane: _Lane) -> None:
         if not lane.held and not lane.waiters:
@@ -277,7 +208,9 @@ class Database:
 
     async def _undo(self, batch: _Batch, savepoint: Any) -> None:
         try:
-            if savepoint.is_active:
+            if savepoint is None:
+                await batch.session.rollback()
+            elif savepoint.is_active:
                 await savepoint.rollback()
             batch.session.expunge_all()
         except BaseException as error:  # the connection is gone: the whole batch fails
@@ -332,8 +265,7 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        if self._drains:
-            await asyncio.gather(*self._drains.values(), return_exceptions=True)
+        await self._wait_for_queued_writes()
         if self._commits:
             await asyncio.gather(*self._commits, return_exceptions=True)
         for engine in self.engines:

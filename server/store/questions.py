@@ -6,7 +6,20 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -190,15 +203,13 @@ async def _bump_votes(session: AsyncSession, question_id: int, delta: int) -> No
 
 
 async def by_client_ids(session: AsyncSession, keys: Collection[tuple[int, str]]) -> list[Row]:
-    """Questions already stored under any of these (viewer id, client id) pairs."""
+    """Questions already stored under any of these (viewer id, client id) pairs (SQLite's
+    way: PostgreSQL's is `batches.existing`)."""
     if not keys:
         return []
-    # On SQLite, OR-ed pairs: it probes the unique index once for each (it scans the whole table for
+    # OR-ed pairs: SQLite probes the unique index once for each (it scans the whole table for
     # a row-value IN). Always LOOKUP_CHUNK of them, padded with repeats, so that the statement
     # is compiled once rather than once per batch size.
-    if session.bind.dialect.name == "postgresql":  # a row-value IN is an index probe each
-        pair = tuple_(QUESTIONS.c.viewer_id, QUESTIONS.c.client_id)
-        return list((await session.execute(select(QUESTIONS).where(pair.in_(keys)))).all())
     found = []
     for params in _chunked(keys):
         found.extend((await session.execute(_BY_CLIENT_IDS, params)).all())
@@ -234,14 +245,21 @@ _BY_CLIENT_IDS = select(QUESTIONS).where(_pairs_match(QUESTIONS.c.viewer_id, QUE
 
 
 async def viewers_by_id(session: AsyncSession, viewer_ids: Collection[int]) -> dict[int, Row]:
-    result = await session.execute(_VIEWERS_BY_ID, {"ids": list(set(viewer_ids))})
+    postgresql = session.bind.dialect.name == "postgresql"
+    statement = _VIEWERS_BY_ID_ARRAY if postgresql else _VIEWERS_BY_ID
+    result = await session.execute(statement, {"ids": list(set(viewer_ids))})
     return {row.id: row for row in result.all()}
 
 
 # Built once: constructing a statement costs more than its (cached) compilation.
-_VIEWERS_BY_ID = select(
+_VIEWER_COLUMNS = select(
     ViewerRow.id, ViewerRow.event_id, ViewerRow.display_name, ViewerRow.channel, ViewerRow.blocked
-).where(ViewerRow.id.in_(bindparam("ids", expanding=True)))
+)
+_VIEWERS_BY_ID = _VIEWER_COLUMNS.where(ViewerRow.id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: `= ANY(array)` is one text for any number of ids, so it is prepared only once.
+_VIEWERS_BY_ID_ARRAY = _VIEWER_COLUMNS.where(
+    ViewerRow.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
+)
 
 
 async def agenda_session_ids(

@@ -1,0 +1,184 @@
+"""A batch of submissions' reads and writes, in as few round trips as each database allows.
+
+On SQLite (a library call away) new questions are inserted with a multi-row INSERT that
+returns their ids, and their audit and broadcast rows follow, a statement each.
+
+On PostgreSQL the ids are taken from the table's sequence ahead, so the whole batch is
+written by one statement: it numbers the broadcasts (taking the event row's lock, which
+orders writers) and inserts the questions, their audit rows and their broadcasts. Each
+statement has one fixed text, whatever the batch's size: the rows travel as one JSON
+document that `json_to_recordset` turns back into rows, so each is prepared once per
+connection (a multi-row VALUES list is a new statement for every batch size, and asyncpg
+prepares each new one in a round trip of its own), and encoding is one `json.dumps`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.store import broadcasts
+from server.store import questions as question_store
+from server.store.models import QuestionRow
+
+QUESTIONS = QuestionRow.__table__
+
+_EXISTING = text(
+    """
+    SELECT q.* FROM json_to_recordset(CAST(:keys AS JSON)) AS k(viewer_id BIGINT, client_id TEXT)
+    CROSS JOIN LATERAL (
+        SELECT * FROM questions
+        WHERE questions.viewer_id = k.viewer_id AND questions.client_id = k.client_id
+    ) AS q
+    """
+).columns(*QUESTIONS.c)
+
+_RESERVE_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('questions', 'id')) FROM generate_series(1, :count)"
+)
+
+# Each broadcast's payload arrives without its number, which is only known once the event
+# row is locked: it is spliced in as the payload's first key.
+_INSERT_SUBMISSIONS = text(
+    """
+    WITH numbered AS (
+        UPDATE events
+        SET public_seq = public_seq + :public_count, staff_seq = staff_seq + :staff_count
+        WHERE id = :event_id
+        RETURNING public_seq - :public_count AS public_base, staff_seq - :staff_count AS staff_base
+    ), asked AS (
+        INSERT INTO questions (id, event_id, viewer_id, client_id, session_id, channel,
+                               author_name, text, original_text, state, flags, starred, votes,
+                               version, created_at, updated_at)
+        SELECT r.id, :event_id, r.viewer_id, r.client_id, r.session_id, r.channel,
+               r.author_name, r.text, r.text, r.state, r.flags, false, 0, 1, :now, :now
+        FROM json_to_recordset(CAST(:questions AS JSON))
+             AS r(id BIGINT, viewer_id BIGINT, client_id TEXT, session_id BIGINT, channel TEXT,
+                  author_name TEXT, text TEXT, state TEXT, flags JSON)
+    ), audited AS (
+        INSERT INTO audit_log (event_id, question_id, actor_kind, actor_id, actor_name, action,
+                               reason, details, created_at)
+        SELECT :event_id, a.question_id, a.actor_kind, a.actor_id, a.actor_name, a.action,
+               NULL, CAST('{}' AS JSON), :now
+        FROM json_to_recordset(CAST(:audits AS JSON))
+             AS a(question_id BIGINT, actor_kind TEXT, actor_id BIGINT, actor_name TEXT,
+                  action TEXT)
+    ), logged AS (
+        INSERT INTO broadcasts (event_id, stream, seq, payload, created_at)
+        SELECT :event_id, b.stream, b.seq,
+               CAST('{"seq": ' || b.seq || ', ' || substr(CAST(b.payload AS TEXT), 2) AS JSON),
+               :now
+        FROM (
+            SELECT e.stream, e.payload,
+                   e.position + CASE e.stream WHEN 'public' THEN numbered.public_base
+                                              ELSE numbered.staff_base END AS seq
+            FROM json_to_recordset(CAST(:entries AS JSON))
+                 AS e(stream TEXT, position BIGINT, payload JSON)
+            CROSS JOIN numbered
+        ) AS b
+    )
+    SELECT public_base, staff_base FROM numbered
+    """
+)
+# The columns of a new question that `_INSERT_SUBMISSIONS` takes from each row.
+_QUESTION_FIELDS = (
+    "id",
+    "viewer_id",
+    "client_id",
+    "session_id",
+    "channel",
+    "author_name",
+    "text",
+    "state",
+    "flags",
+)
+
+
+def _is_postgresql(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"
+
+
+async def existing(session: AsyncSession, keys: Collection[tuple[int, str]]) -> list[Row]:
+    """Questions already stored under any of these (viewer id, client id) pairs."""
+    if not _is_postgresql(session):
+        return await question_store.by_client_ids(session, keys)
+    rows = json.dumps([{"viewer_id": viewer, "client_id": client} for viewer, client in keys])
+    return list((await session.execute(_EXISTING, {"keys": rows})).all())
+
+
+async def reserve_question_ids(session: AsyncSession, count: int) -> list[int] | None:
+    """`count` ids for new questions, ahead of their insert (`insert_submissions`); None
+    where the database only hands them out as it inserts (SQLite: see `insert_questions`).
+    An id reserved but not used is never used: ids may have gaps, and mean nothing else."""
+    if not _is_postgresql(session):
+        return None
+    if not count:
+        return []
+    return list((await session.execute(_RESERVE_IDS, {"count": count})).scalars())
+
+
+async def insert_submissions(
+    session: AsyncSession,
+    event_id: int,
+    now: datetime,
+    questions: list[dict[str, Any]],
+    audits: list[dict[str, Any]],
+    streams: dict[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
+    """PostgreSQL: in one statement, insert new questions (with ids from
+    `reserve_question_ids`; each `original_text` is its `text`, each new question unstarred,
+    unvoted, at version 1, made `now`), their audit rows (no reason, no details), and each
+    stream's broadcast payloads, numbered. Return the payloads with their `seq`, by stream."""
+    numbered: dict[str, list[dict[str, Any]]] = {stream: [] for stream in streams}
+    if not questions:
+        return numbered
+    entries = [
+        {"stream": stream, "position": position, "payload": payload}
+        for stream, payloads in streams.items()
+        for position, payload in enumerate(payloads, start=1)
+    ]
+    params = {
+        "event_id": event_id,
+        "now": now,
+        "public_count": len(streams.get("public", ())),
+        "staff_count": len(streams.get("staff", ())),
+        "questions": json.dumps(
+            [{field: q[field] for field in _QUESTION_FIELDS} for q in questions]
+        ),
+        "audits": json.dumps(audits),
+        "entries": json.dumps(entries),
+    }
+    bases = (await session.execute(_INSERT_SUBMISSIONS, params)).one()
+    base = {"public": bases.public_base, "staff": bases.staff_base}
+    for stream, payloads in streams.items():
+        numbered[stream] = [
+            {"seq": base[stream] + position, **payload}
+            for position, payload in enumerate(payloads, start=1)
+        ]
+    return numbered
+
+
+async def insert_questions(
+    session: AsyncSession, values: list[dict[str, Any]]
+) -> dict[tuple[int, str], int]:
+    """SQLite: insert new questions; each one's id, by its (viewer id, client id)."""
+    return await question_store.insert_many(session, values) if values else {}
+
+
+async def append_logs(
+    session: AsyncSession,
+    event_id: int,
+    now: datetime,
+    audits: list[dict[str, Any]],
+    numbered: dict[str, list[dict[str, Any]]],
+) -> None:
+    """SQLite: append audit rows (no reason, no details, made `now`) and numbered broadcast
+    entries (by stream)."""
+    logged = {"event_id": event_id, "reason": None, "details": {}, "created_at": now}
+    await question_store.audit_many(session, [{**audit, **logged} for audit in audits])
+    await broadcasts.store_numbered(session, event_id, numbered, now)

@@ -1,0 +1,132 @@
+"""Writes that come by the thousand (questions, votes): queued, and stored a batch at a time.
+
+Callers queue plain items with `write_queued`; one writer per event and kind hands everything
+queued meanwhile (up to `max_batch`) to the kind's store, which stores them with a few
+set-based statements in one unit of work and says how each item fared. Each caller gets its
+own outcome once the batch is durable.
+
+A batch is taken once its writer's turn has come (everything queued while it waited), so
+the busier the event, the larger the batches and the fewer the commits per item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+
+if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
+    from server.store.database import UnitOfWork, WriteStats
+
+log = logging.getLogger(__name__)
+
+# Stores a batch of queued items in one unit of work: one outcome per item, in order, each a
+# result for its caller or an exception raised to that caller alone.
+Store = Callable[["UnitOfWork", list[Any]], Awaitable[list[Any]]]
+
+
+Entry = tuple[Any, asyncio.Future]
+QueueKey = tuple[Hashable, Store]
+
+
+class QueuedWrites:
+    """`Database`'s queued writes (it provides `write`, `max_batch` and `stats`)."""
+
+    max_batch: int
+    stats: WriteStats
+    write: Callable[[int | None], AbstractAsyncContextManager[UnitOfWork]]
+
+    def _init_queues(self) -> None:
+        self._queues: dict[QueueKey, deque[Entry]] = {}
+        self._drains: dict[QueueKey, asyncio.Task] = {}
+
+    async def write_queued(self, event_id: int | None, store: Store, item: Any) -> Any:
+        """Queue `item` for `store`, which gets it together with everything else queued for
+        the same event meanwhile (up to `max_batch`); return its outcome once it is durable."""
+        key = (event_id, store)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = deque()
+        done = asyncio.get_running_loop().create_future()
+        queue.append((item, done))
+        if key not in self._drains:
+            task = asyncio.get_running_loop().create_task(self._drain(key, queue))
+            self._drains[key] = task
+        return await done
+
+    async def _wait_for_queued_writes(self) -> None:
+        if self._drains:
+            await asyncio.gather(*self._drains.values(), return_exceptions=True)
+
+    async def _drain(self, key: QueueKey, queue: deque[Entry]) -> None:
+        """The one writer of a queue: a batch at a time, until nothing is left."""
+        try:
+            while queue:
+                await self._store_queued(key, queue)
+        finally:
+            del self._drains[key]
+            if queue:  # cancelled (the app is closing): nobody will store these
+                for _item, done in queue:
+                    done.cancel()
+            del self._queues[key]
+
+    def _take(self, queue: deque[Entry]) -> list[Entry]:
+        """Everything queued so far, up to `max_batch`, but for callers that gave up."""
+        taken: list[Entry] = []
+        while queue and len(taken) < self.max_batch:
+            entry = queue.popleft()
+            if not entry[1].done():
+                taken.append(entry)
+        return taken
+
+    async def _store_queued(self, key: QueueKey, queue: deque[Entry]) -> None:
+        """One batch, start to finish in the write turn."""
+        event_id, store = key
+        taken: list[Entry] = []
+        try:
+            for attempt in range(2):
+                try:
+                    async with self.write(event_id) as work:
+                        # Taken once our turn has come: everything queued while we waited.
+                        taken = taken or self._take(queue)
+                        if not taken:
+                            return
+                        outcomes = await store(work, [item for item, _done in taken])
+                    break
+                except IntegrityError:
+                    # Another process stored the same row meanwhile: the retry reads it.
+                    if attempt == 1 or not taken:
+                        raise
+        except BaseException as error:
+            self._fail(taken, error)
+            return
+        self._settle(taken, outcomes)
+
+    def _fail(self, taken: list[Entry], error: BaseException) -> None:
+        for _item, done in taken:
+            if done.done():
+                continue
+            if isinstance(error, Exception):
+                done.set_exception(error)
+            else:
+                done.cancel()
+        if not isinstance(error, Exception):
+            raise error
+        log.warning("a batch of %d queued writes failed: %r", len(taken), error)
+
+    def _settle(self, taken: list[Entry], outcomes: list[Any]) -> None:
+        self.stats.queued_batches += 1
+        self.stats.queued_items += len(taken)
+        for (_item, done), outcome in zip(taken, outcomes, strict=True):
+            if done.done():
+                continue
+            if isinstance(outcome, BaseException):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
