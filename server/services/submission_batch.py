@@ -81,7 +81,7 @@ class Prepared:
 
     drafts: list[Draft]
     now: datetime
-    earlier: dict[tuple[int, str], Row]  # questions stored under these keys before
+    earlier: dict[tuple[int, str], Row | None]  # questions stored under these keys before
     outcomes: list[Any]  # an error for each draft refused, None for the rest
     first: dict[tuple[int, str], int]  # each new key, and the draft that stores it
     values: list[dict[str, Any]]  # the new questions' rows, in step with `first`
@@ -94,25 +94,24 @@ async def prepare(session: AsyncSession, drafts: list[Draft]) -> Prepared:
     `finish`, in the event's write turn, only writes."""
     event_id = drafts[0].event.id
     keys = {(draft.actor.id, draft.client_id) for draft in drafts}
-    earlier = {(row.viewer_id, row.client_id): row for row in await batches.existing(session, keys)}
-    authors = await question_store.viewers_by_id(session, {draft.actor.id for draft in drafts})
+    context = await batches.submission_context(session, keys)
     named = {draft.session_id for draft in drafts if draft.session_id is not None}
     sessions = await question_store.agenda_session_ids(session, event_id, named)
 
-    batch = Prepared(drafts, datetime.now(UTC), earlier, [None] * len(drafts), {}, [])
+    batch = Prepared(drafts, datetime.now(UTC), context.earlier, [None] * len(drafts), {}, [])
     for index, draft in enumerate(drafts):
         key = (draft.actor.id, draft.client_id)
-        if key in earlier or key in batch.first:
+        if key in batch.earlier or key in batch.first:
             continue  # a retry: answered with the question stored first, in `finish`
+        author = context.authors.get(draft.actor.id)
         try:
-            batch.values.append(_checked(draft, authors.get(draft.actor.id), sessions, batch.now))
+            batch.values.append(_checked(draft, author, sessions, batch.now))
         except DomainError as error:
             batch.outcomes[index] = error
             continue
         batch.first[key] = index
-    reserved = await batches.reserve_question_ids(session, len(batch.values))
-    if reserved is not None:
-        _compose(batch, reserved)
+    if context.reserved_ids is not None:
+        _compose(batch, context.reserved_ids[: len(batch.values)])
     return batch
 
 
@@ -133,6 +132,11 @@ async def finish(work: UnitOfWork, batch: Prepared) -> list[Any]:
     publish_after_commit(
         work, event_id, batch.drafts[0].services.publisher, numbered, composed.told
     )
+    unread = [key for key, row in batch.earlier.items() if row is None]
+    if unread:  # retried submissions: answered with the questions stored first
+        batch.earlier |= {
+            (row.viewer_id, row.client_id): row for row in await batches.existing(session, unread)
+        }
     outcomes = batch.outcomes
     for index, draft in enumerate(batch.drafts):
         if outcomes[index] is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,8 +39,22 @@ _EXISTING = text(
     """
 ).columns(*QUESTIONS.c)
 
-_RESERVE_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('questions', 'id')) FROM generate_series(1, :count)"
+# The authors, which of the batch's client ids each has already used, and ids for the new
+# questions, in one round trip. The ids are evaluated once (an uncorrelated subquery).
+_CONTEXT = text(
+    """
+    SELECT v.id, v.event_id, v.display_name, v.channel, v.blocked,
+           ARRAY(SELECT q.client_id FROM questions AS q
+                 WHERE q.viewer_id = v.id AND q.client_id = ANY(CAST(:client_ids AS TEXT[])))
+               AS used_client_ids,
+           reserved.ids AS reserved_ids
+    FROM viewers AS v
+    CROSS JOIN (
+        SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('questions', 'id'))
+                     FROM generate_series(1, :count)) AS ids
+    ) AS reserved
+    WHERE v.id = ANY(CAST(:viewer_ids AS BIGINT[]))
+    """
 )
 
 # Each broadcast's payload arrives without its number, which is only known once the event
@@ -111,15 +126,50 @@ async def existing(session: AsyncSession, keys: Collection[tuple[int, str]]) -> 
     return list((await session.execute(_EXISTING, {"keys": rows})).all())
 
 
-async def reserve_question_ids(session: AsyncSession, count: int) -> list[int] | None:
-    """`count` ids for new questions, ahead of their insert (`insert_submissions`); None
-    where the database only hands them out as it inserts (SQLite: see `insert_questions`).
-    An id reserved but not used is never used: ids may have gaps, and mean nothing else."""
+@dataclass
+class SubmissionContext:
+    """What checking a batch of submissions needs to know, read in as few round trips as
+    the database allows."""
+
+    authors: dict[int, Any]  # viewer id: id, event_id, display_name, channel, blocked
+    # Each (viewer id, client id) already used: its question, or None where it is not read
+    # yet (`existing` reads it when it is wanted: only a retried submission needs it).
+    earlier: dict[tuple[int, str], Row | None]
+    # Ids for new questions, taken ahead (PostgreSQL); None where the database only hands
+    # them out as it inserts (SQLite: see `insert_questions`). An id taken but not used is
+    # never used: ids may have gaps, and mean nothing else.
+    reserved_ids: list[int] | None
+
+
+async def submission_context(
+    session: AsyncSession, keys: Collection[tuple[int, str]]
+) -> SubmissionContext:
+    """The authors of these (viewer id, client id) keys, which keys are already used, and
+    (PostgreSQL) as many ids for new questions as there are keys."""
+    viewer_ids = list({viewer for viewer, _client in keys})
     if not _is_postgresql(session):
-        return None
-    if not count:
-        return []
-    return list((await session.execute(_RESERVE_IDS, {"count": count})).scalars())
+        stored = await question_store.by_client_ids(session, keys)
+        return SubmissionContext(
+            authors=await question_store.viewers_by_id(session, viewer_ids),
+            earlier={(row.viewer_id, row.client_id): row for row in stored},
+            reserved_ids=None,
+        )
+    params = {
+        "viewer_ids": viewer_ids,
+        "client_ids": list({client for _viewer, client in keys}),
+        "count": len(keys),
+    }
+    rows = (await session.execute(_CONTEXT, params)).all()
+    return SubmissionContext(
+        authors={row.id: row for row in rows},
+        earlier={
+            (row.id, client): None
+            for row in rows
+            for client in row.used_client_ids
+            if (row.id, client) in keys
+        },
+        reserved_ids=list(rows[0].reserved_ids) if rows else [],
+    )
 
 
 async def insert_submissions(
@@ -131,7 +181,7 @@ async def insert_submissions(
     streams: dict[str, list[dict[str, Any]]],
 ) -> dict[str, list[dict[str, Any]]]:
     """PostgreSQL: in one statement, insert new questions (with ids from
-    `reserve_question_ids`; each `original_text` is its `text`, each new question unstarred,
+    `submission_context`; each `original_text` is its `text`, each new question unstarred,
     unvoted, at version 1, made `now`), their audit rows (no reason, no details), and each
     stream's broadcast payloads, numbered. Return the payloads with their `seq`, by stream."""
     numbered: dict[str, list[dict[str, Any]]] = {stream: [] for stream in streams}

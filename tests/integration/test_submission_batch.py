@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select, text
 
 from server.domain.errors import Forbidden, InvalidInput, NotFound, ViewerBlocked
@@ -94,6 +95,39 @@ async def test_concurrent_submissions_share_few_commits_each_acknowledged_once_d
     assert logged == sorted(ids)  # numbered in the order the questions were stored
     audit = await count(s.db, AuditRow, AuditRow.action == "QuestionSubmitted")
     assert audit == 60
+
+
+async def test_on_postgresql_a_batch_of_any_size_is_the_same_two_statements(podium: Podium):
+    """One read (authors, used client ids, new ids) and one write (numbering, questions,
+    audit rows, broadcasts), each with one text whatever the batch's size: prepared once."""
+    s = podium.services
+    if s.db.is_sqlite:
+        pytest.skip("SQLite's batch is a statement per table; a local file has no round trip")
+    event = await catalog.event_by_slug(s, EVENT)
+    authors = await viewers(s, event, 40)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many) -> None:
+        statements.append(statement)
+
+    engine = s.db.write_engine.sync_engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+    try:
+        texts = []
+        for size in (3, 40):
+            statements.clear()
+            answers = await outcomes(*(ask(s, a, event) for a in authors[:size]))
+            assert all(isinstance(a, dict) for a in answers), answers
+            texts.append(list(statements))
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+
+    assert len(texts[0]) == 2, texts[0]
+    assert texts[0] == texts[1]
+    assert await count(s.db, QuestionRow, QuestionRow.event_id == event.id) == 43
+    assert await count(s.db, AuditRow, AuditRow.action == "QuestionSubmitted") == 43
+    seqs = [seq for seq, _ in await staff_log(s.db, event.id)]
+    assert seqs == list(range(1, len(seqs) + 1))
 
 
 async def test_a_client_id_repeated_within_and_across_batches_stores_one_question(
