@@ -235,6 +235,7 @@ async def measure_podium(
             progress("durable submissions and votes over Socket.IO")
             out["socket_writes"] = await phases.socket_writes(
                 driver,
+                podium.server,
                 min(submitters, connected),
                 asks,
                 min(voters, connected),

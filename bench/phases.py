@@ -167,11 +167,18 @@ async def restart(
 
 
 async def socket_writes(
-    driver: Driver, submitters: int, per_submitter: int, voters: int, question_ids: list[int]
+    driver: Driver,
+    server: ServerProcess,
+    submitters: int,
+    per_submitter: int,
+    voters: int,
+    question_ids: list[int],
 ) -> dict[str, Any]:
     """Durable submissions then votes over Socket.IO, closed loop: each viewer waits for its
-    ack (sent after the commit) before the next."""
+    ack (sent after the commit) before the next. With each, the server's and the load
+    generator's CPU time per call: the server's says how close to saturated it ran."""
     share = driver.split(list(range(submitters)))
+    cpu = server.cpu_seconds(), driver.cpu_seconds()
     asked = await driver.ask(
         "calls",
         [
@@ -179,7 +186,9 @@ async def socket_writes(
             for s in share
         ],
     )
+    submissions = _rate(asked, submitters) | _cpu_per_call(asked, server, driver, cpu)
     votes = [f'{{"question_id":{q}}}' for q in question_ids]
+    cpu = server.cpu_seconds(), driver.cpu_seconds()
     voted = await driver.ask(
         "calls",
         [
@@ -187,7 +196,21 @@ async def socket_writes(
             for s in driver.split(list(range(voters)))
         ],
     )
-    return {"submissions": _rate(asked, submitters), "votes": _rate(voted, voters)}
+    ballots = _rate(voted, voters) | _cpu_per_call(voted, server, driver, cpu)
+    return {"submissions": submissions, "votes": ballots}
+
+
+def _cpu_per_call(
+    results: list[dict[str, Any]],
+    server: ServerProcess,
+    driver: Driver,
+    before: tuple[float, float],
+) -> dict[str, float]:
+    calls = max(1, sum(len(r["latencies_ms"]) + r["refused"] for r in results))
+    return {
+        "server_cpu_us_each": round((server.cpu_seconds() - before[0]) * 1e6 / calls, 1),
+        "loadgen_cpu_us_each": round((driver.cpu_seconds() - before[1]) * 1e6 / calls, 1),
+    }
 
 
 def _rate(results: list[dict[str, Any]], clients: int) -> dict[str, Any]:

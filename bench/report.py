@@ -180,6 +180,15 @@ def print_report(results: dict[str, Any]) -> None:
                 votes["per_second"] >= 10000,
             )
         )
+        for label, figures in (("submission", sub), ("vote", votes)):
+            if "server_cpu_us_each" in figures:
+                print(
+                    _row(
+                        f"server / load generator CPU per {label} (us)",
+                        f"{figures['server_cpu_us_each']:.0f} / "
+                        f"{figures['loadgen_cpu_us_each']:.0f}",
+                    )
+                )
         refused = sub["refused"] + votes["refused"]
         print(_row("refused", f"{refused}", "0", refused == 0))
     for run in results.get("service_writes", []):

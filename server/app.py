@@ -20,7 +20,7 @@ from server.http.middleware import (
     security_headers_middleware,
 )
 from server.http.openapi import openapi_handler
-from server.realtime.fanout import hang_up_websockets
+from server.realtime.direct_sockets import hang_up_websockets
 from server.realtime.presence import Presence
 from server.realtime.publisher import SocketPublisher
 from server.realtime.server import create_socket_server

@@ -2,7 +2,7 @@
 
 asyncio.Queue builds four deques up front (items, getters, putters, and its Event's waiters),
 about 3 KB per queue: a tenth of what a connected viewer costs. A websocket client of the
-fast path uses its queue only until the websocket opens (see server/realtime/fanout.py), so
+fast path uses its queue only until the websocket opens (see server/realtime/direct_sockets.py), so
 this keeps the items in a list and makes waiters only when someone waits.
 """
 

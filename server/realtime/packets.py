@@ -1,4 +1,4 @@
-"""Socket.IO packets for the fast server (see server/realtime/fanout.py)."""
+"""Socket.IO packets for the fast server (see server/realtime/fanout.py and direct_sockets.py)."""
 
 from __future__ import annotations
 

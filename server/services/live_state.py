@@ -4,7 +4,8 @@ Per event: the public snapshot (event detail, public questions, stages, rooms) a
 plus the recent public entries for catching up. It is read from the database once, then kept
 in step by applying every public entry as it is delivered (entries carry whole objects, see
 server/services/sync.py). Per viewer: their name, their own questions and their votes, kept
-in step by the `mine` and `viewer` pushes and by each vote.
+in step by the `mine` and `viewer` pushes and by each vote. The state, and how each entry
+changes it, are in server/services/live_state_model.py; this module loads and serves it.
 
 Everything arrives through the socket manager's listener, which sees every emit delivered in
 this process, including those other workers sent through Redis; a gap in the sequence, or a
@@ -19,7 +20,6 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from socketio.async_pubsub_manager import AsyncPubSubManager
@@ -27,6 +27,14 @@ from sqlalchemy import select
 
 from server.services import views
 from server.services.asking import viewer_view
+from server.services.live_state_model import (
+    Drop,
+    EventState,
+    ViewerLoad,
+    ViewerState,
+    apply,
+    apply_to_viewer,
+)
 from server.services.sync import public_snapshot
 from server.store import events as event_store
 from server.store import questions as question_store
@@ -42,38 +50,6 @@ def state_room(event_id: int) -> str:
     return f"{STATE_ROOM_PREFIX}{event_id}"
 
 
-@dataclass
-class _Viewer:
-    view: dict[str, Any]
-    mine: dict[int, dict[str, Any]] = field(default_factory=dict)
-    votes: set[int] = field(default_factory=set)
-
-
-@dataclass
-class _ViewerLoad:
-    """A viewer being read from the database: what arrives for them meanwhile is kept, and
-    applied once the read is done (the read may predate it)."""
-
-    done: asyncio.Future
-    heard: list[tuple[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class _Event:
-    seq: int = 0
-    event: dict[str, Any] = field(default_factory=dict)
-    questions: dict[int, dict[str, Any]] = field(default_factory=dict)
-    stages: dict[str, Any] = field(default_factory=dict)
-    rooms: dict[str, Any] = field(default_factory=dict)
-    tail: deque = field(default_factory=deque)
-    viewers: dict[int, _Viewer] = field(default_factory=dict)
-    authors: dict[int, int] = field(default_factory=dict)  # question id -> its viewer
-    ready: asyncio.Future | None = None
-    pending: list[tuple[str, Any]] = field(default_factory=list)  # arrived while loading
-    viewer_loads: dict[int, _ViewerLoad] = field(default_factory=dict)
-    snapshot: dict[str, Any] | None = None  # built once per change, shared by every sync
-
-
 class LiveState:
     def __init__(self, db: Database, keep: int, *, shared: bool = False) -> None:
         self.db = db
@@ -82,7 +58,7 @@ class LiveState:
         # through the manager so that the others' memory learns it.
         self.shared = shared
         self.emit: Callable[[int, str, dict[str, Any]], None] | None = None
-        self._events: dict[int, _Event] = {}
+        self._events: dict[int, EventState] = {}
         self._rows: dict[int, tuple[EventRow, float]] = {}
         # One read per event row at a time: a storm of connects as the row expires (or
         # after a restart) waits for that read rather than each making its own.
@@ -142,7 +118,7 @@ class LiveState:
         result["viewer"] = viewer.view
         return result
 
-    def _catch_up(self, state: _Event, since: int | None) -> dict[str, Any] | None:
+    def _catch_up(self, state: EventState, since: int | None) -> dict[str, Any] | None:
         if since is None or since > state.seq:
             return None
         if since == state.seq:
@@ -152,7 +128,7 @@ class LiveState:
         entries = [entry for entry in state.tail if entry["seq"] > since]
         return {"mode": "catchup", "seq": state.seq, "entries": entries}
 
-    def _snapshot(self, state: _Event) -> dict[str, Any]:
+    def _snapshot(self, state: EventState) -> dict[str, Any]:
         if state.snapshot is None:
             state.snapshot = {
                 "mode": "snapshot",
@@ -166,10 +142,10 @@ class LiveState:
 
     # -- loading ---------------------------------------------------------------------
 
-    async def _loaded(self, event: EventRow) -> _Event:
+    async def _loaded(self, event: EventRow) -> EventState:
         state = self._events.get(event.id)
         if state is None:
-            state = self._events[event.id] = _Event()
+            state = self._events[event.id] = EventState()
             state.ready = asyncio.get_running_loop().create_future()
             try:
                 await self._load(state, event)
@@ -183,7 +159,7 @@ class LiveState:
             await asyncio.shield(state.ready)
         return state
 
-    async def _load(self, state: _Event, event: EventRow) -> None:
+    async def _load(self, state: EventState, event: EventRow) -> None:
         self.loads += 1
         async with self.db.read() as session:
             snapshot = await public_snapshot(session, event)
@@ -208,7 +184,7 @@ class LiveState:
                 .join(QuestionRow, QuestionRow.id == VoteRow.question_id)
                 .where(QuestionRow.event_id == event.id)
             )
-            state.viewers = {v.id: _Viewer(view=viewer_view(v)) for v in viewers}
+            state.viewers = {v.id: ViewerState(view=viewer_view(v)) for v in viewers}
             for row in asked:
                 state.authors[row.id] = row.viewer_id
                 if row.viewer_id in state.viewers:
@@ -226,13 +202,13 @@ class LiveState:
         for kind, message in pending:
             self._apply(event.id, state, kind, message)
 
-    async def _load_viewer(self, state: _Event, event_id: int, viewer_id: int) -> _Viewer:
+    async def _load_viewer(self, state: EventState, event_id: int, viewer_id: int) -> ViewerState:
         """A viewer this process does not hold (they joined through another worker, or a
         merge moved their votes): read once, however many of their sockets sync meanwhile."""
         load = state.viewer_loads.get(viewer_id)
         if load is not None:
             return await asyncio.shield(load.done)
-        load = state.viewer_loads[viewer_id] = _ViewerLoad(
+        load = state.viewer_loads[viewer_id] = ViewerLoad(
             done=asyncio.get_running_loop().create_future()
         )
         try:
@@ -250,13 +226,15 @@ class LiveState:
         load.done.set_result(viewer)
         return viewer
 
-    async def _read_viewer(self, state: _Event, load: _ViewerLoad, viewer_id: int) -> _Viewer:
+    async def _read_viewer(
+        self, state: EventState, load: ViewerLoad, viewer_id: int
+    ) -> ViewerState:
         while True:
             async with self.db.read() as session:
                 row = await session.get(ViewerRow, viewer_id)
                 asked = await question_store.list_by_viewer(session, viewer_id)
                 voted = await question_store.voted_question_ids(session, viewer_id)
-            viewer = _Viewer(
+            viewer = ViewerState(
                 view=viewer_view(row),
                 mine={q.id: views.author_question(q) for q in asked},
                 votes=set(voted),
@@ -270,7 +248,7 @@ class LiveState:
                 break
         state.authors.update(dict.fromkeys(viewer.mine, viewer_id))
         for kind, message in heard:  # in the order delivered; each carries whole values
-            self._apply_to_viewer(state, viewer, kind, message)
+            apply_to_viewer(state, viewer, kind, message)
         return viewer
 
     # -- keeping in step -------------------------------------------------------------
@@ -289,7 +267,7 @@ class LiveState:
     def viewer_joined(self, event_id: int, view: dict[str, Any]) -> None:
         state = self._events.get(event_id)
         if state is not None and view["id"] not in state.viewers:
-            state.viewers[view["id"]] = _Viewer(view=view)
+            state.viewers[view["id"]] = ViewerState(view=view)
 
     def viewer_voted(self, event_id: int, viewer_id: int, question_id: int, voted: bool) -> None:
         message = {"kind": "vote", "viewer_id": viewer_id, "question_id": question_id}
@@ -327,98 +305,12 @@ class LiveState:
             return
         self._apply(event_id, state, kind, message)
 
-    def _apply(self, event_id: int, state: _Event, kind: str, message: dict[str, Any]) -> None:
-        if kind == "update":
-            self._apply_public(event_id, state, message)
-            return
-        viewer_id = message.get("viewer_id")
-        if kind == "forget":
-            state.viewers.pop(viewer_id, None)
-            state.tail.clear()  # the log held their name; reconnects get a snapshot
-            state.snapshot = None
-        viewer = state.viewers.get(viewer_id)
-        if viewer is not None:
-            self._apply_to_viewer(state, viewer, kind, message)
-        elif viewer_id in state.viewer_loads:  # being read: applied once the read is done
-            state.viewer_loads[viewer_id].heard.append((kind, message))
-        elif kind == "mine":
-            # Read from the database when they sync, with this already in it.
-            state.authors[message["question"]["id"]] = viewer_id
-
-    @staticmethod
-    def _apply_to_viewer(state: _Event, viewer: _Viewer, kind: str, message: dict) -> None:
-        if kind == "mine":
-            question = message["question"]
-            state.authors[question["id"]] = message["viewer_id"]
-            viewer.mine[question["id"]] = question
-        elif kind == "viewer":
-            viewer.view = {k: message[k] for k in viewer.view if k in message}
-        elif kind == "vote":
-            if message["voted"]:
-                viewer.votes.add(message["question_id"])
-            else:
-                viewer.votes.discard(message["question_id"])
-        elif kind == "votes":  # a tally, heard while the viewer was being read
-            for item in message["votes"]:
-                if item["id"] in viewer.mine:
-                    viewer.mine[item["id"]] = {**viewer.mine[item["id"]], "votes": item["votes"]}
-
-    def _apply_public(self, event_id: int, state: _Event, entry: dict[str, Any]) -> None:
-        seq = entry.get("seq", 0)
-        if seq <= state.seq:
-            return
-        if seq != state.seq + 1:
-            self._events.pop(event_id, None)  # missed something: reload on the next sync
-            return
-        kind = entry.get("type")
-        if kind == "question":
-            question = entry["question"]
-            before = state.questions.get(question["id"])
-            if before is not None and before["author"] != question["author"]:
-                state.tail.clear()  # a name was erased; the log that held it is forgotten
-            state.questions[question["id"]] = question
-            self._refresh_stage_copies(state, question["id"], question)
-        elif kind == "question_removed":
-            removed = entry["question_id"]
-            state.questions.pop(removed, None)
-            # A merge moves votes to another question without telling each voter: their
-            # votes are read again when they next sync.
-            for viewer_id in [v for v, s in state.viewers.items() if removed in s.votes]:
-                del state.viewers[viewer_id]
-            for load in state.viewer_loads.values():
-                load.heard.append(("removed", {"question_id": removed}))
-        elif kind == "votes":
-            for item in entry["votes"]:
-                if item["id"] in state.questions:
-                    state.questions[item["id"]] = {
-                        **state.questions[item["id"]],
-                        "votes": item["votes"],
-                    }
-                self._refresh_stage_copies(state, item["id"], {"votes": item["votes"]})
-                author = state.viewers.get(state.authors.get(item["id"]))
-                if author is not None and item["id"] in author.mine:
-                    mine = author.mine[item["id"]]
-                    author.mine[item["id"]] = {**mine, "votes": item["votes"]}
-            for load in state.viewer_loads.values():
-                load.heard.append(("votes", entry))
-        elif kind == "stage":
-            state.stages[str(entry["room_id"])] = entry["question"]
-        elif kind == "room":
-            state.rooms[str(entry["room"]["id"])] = entry["room"]
-        elif kind == "event":
-            # Rooms and agenda changed: room views depend on both. Rare; read it all again.
+    def _apply(self, event_id: int, state: EventState, kind: str, message: dict[str, Any]) -> None:
+        drop = apply(state, kind, message)
+        if drop is not None:
             self._events.pop(event_id, None)
+        if drop is Drop.EVENT_CHANGED:
             self._forget_row(event_id)
-            return
-        state.seq = seq
-        state.tail.append(entry)
-        state.snapshot = None
-
-    @staticmethod
-    def _refresh_stage_copies(state: _Event, question_id: int, fresh: dict[str, Any]) -> None:
-        for room, shown in state.stages.items():
-            if shown is not None and shown["id"] == question_id:
-                state.stages[room] = {**shown, **{k: v for k, v in fresh.items() if k in shown}}
 
 
 def attach(sockets: Any, db: Database, publisher: Any, keep: int) -> LiveState | None:

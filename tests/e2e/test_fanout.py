@@ -17,7 +17,8 @@ import pytest
 import socketio
 
 from server.app_keys import SOCKETS
-from server.realtime.fanout import DirectSocket, FanoutManager, RedisFanoutManager
+from server.realtime.direct_sockets import DirectSocket
+from server.realtime.fanout import FanoutManager, RedisFanoutManager
 from tests.conftest import podium_with, start_app
 from tests.conftest import test_settings as settings_for
 from tests.support.clients import EVENT, LiveClient, Podium, client_id

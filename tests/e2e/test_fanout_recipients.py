@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from server.app_keys import SOCKETS
-from server.realtime.fanout import CACHED_ROOM_MIN_MEMBERS, DirectSocket, FanoutManager
+from server.realtime.direct_sockets import DirectSocket
+from server.realtime.fanout import CACHED_ROOM_MIN_MEMBERS, FanoutManager
 from tests.e2e.test_captions import captions_received
 from tests.e2e.test_fanout import assert_gapless, engine_sid, upgrading_client, wait_until
 from tests.e2e.test_webcast import caption_of, caption_token, post_caption, watch

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from server.app_keys import SOCKETS
-from server.realtime.fanout import DirectSocket
+from server.realtime.direct_sockets import DirectSocket
 from tests.e2e.test_fanout import StalledClient
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from server.realtime.fanout import websocket_frame
+from server.realtime.direct_sockets import websocket_frame
 
 
 def read_frame(frame: bytes) -> tuple[bool, int, bytes]:

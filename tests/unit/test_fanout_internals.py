@@ -1,7 +1,8 @@
-"""The python-socketio / python-engineio internals server/realtime/fanout.py relies on.
+"""The python-socketio / python-engineio internals server/realtime/fanout.py and
+direct_sockets.py rely on.
 
 If one of these fails after an upgrade, the fast path may silently stop being taken (or
-break ordering): read the new sources, adapt fanout.py, then move the pins in pyproject.toml.
+break ordering): read the new sources, adapt those modules, then move the pins in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -15,14 +16,8 @@ from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
-from server.realtime.fanout import (
-    DirectEngineServer,
-    DirectSocket,
-    DirectWebSocket,
-    FanoutManager,
-    FastSocketServer,
-    RedisFanoutManager,
-)
+from server.realtime.direct_sockets import DirectEngineServer, DirectSocket, DirectWebSocket
+from server.realtime.fanout import FanoutManager, FastSocketServer, RedisFanoutManager
 
 
 def source(function) -> str:
