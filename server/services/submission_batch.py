@@ -4,13 +4,13 @@
 queues it with `Database.write_queued`; every question queued meanwhile comes to `store`
 together, which, in one unit of work:
 
-- reads (`prepare`) which (viewer, client id) pairs are already stored, the authors, and the
-  agenda sessions named, one statement each, then checks each question in turn, exactly as
-  a lone submission would be checked, so that one refused question (a blocked author,
-  another event's session) fails alone. Where the database hands out ids ahead
-  (PostgreSQL), it also takes the new questions' ids and composes their audit rows and
-  broadcasts; the views are built from the values to insert (each question's public view
-  once, shared by its staff and author views), never read back.
+- reads (`prepare`) the authors, which (viewer, client id) pairs are already used, and the
+  agenda sessions named (`batches.submission_context`: on PostgreSQL one statement, which
+  also takes ids for the new questions), then checks each question in turn, exactly as a
+  lone submission would be checked, so that one refused question (a blocked author,
+  another event's session) fails alone. With the ids known, it composes the new questions'
+  audit rows and broadcasts; the views are built from the values to insert (each
+  question's public view once, shared by its staff and author views), never read back.
 - writes them (`finish`): on PostgreSQL one statement numbers the broadcasts and inserts
   everything; on SQLite, a multi-row INSERT gives the ids, then the rest is composed and
   stored.
@@ -91,7 +91,7 @@ class Prepared:
 async def prepare(session: AsyncSession, drafts: list[Draft]) -> Prepared:
     """Read and check a batch of one event's drafts. Where the database hands out ids ahead
     (PostgreSQL), the new questions' rows and broadcasts are composed here too, so that
-    `finish`, in the event's write turn, only writes."""
+    `finish` only writes."""
     event_id = drafts[0].event.id
     keys = {(draft.actor.id, draft.client_id) for draft in drafts}
     context = await batches.submission_context(session, keys)

@@ -1,5 +1,5 @@
-"""Group commit: writers queued behind a transaction share the next one, each in a savepoint,
-and each is acknowledged only once its batch has committed."""
+"""Group commit: writers queued behind a transaction share the next one, each after the first
+in a savepoint, and each is acknowledged only once its batch has committed."""
 
 from __future__ import annotations
 
@@ -95,6 +95,45 @@ async def test_a_failing_writer_rolls_back_only_itself_and_only_it_raises(db: Da
             )
         ).scalars()
         assert sorted(names) == ["V0", "V1", "V3", "V4", "first"]
+
+
+async def test_when_the_first_writer_of_a_batch_fails_the_writers_behind_it_still_commit(
+    db: Database,
+):
+    """The first writer has no savepoint of its own (its undo is the whole transaction's
+    rollback): those queued behind it then start the transaction afresh, and commit."""
+    event = await _event(db)
+    release = asyncio.Event()
+
+    async def failing_first() -> None:
+        async with db.write(event.id) as work:
+            await factories.viewer(work.session, event, display_name="failed")
+            await release.wait()
+            raise Boom
+
+    async def writer(n: int) -> str:
+        async with db.write(event.id) as work:
+            await factories.viewer(work.session, event, display_name=f"V{n}")
+        return f"V{n}"
+
+    first = asyncio.create_task(failing_first())
+    await asyncio.sleep(0.05)  # the first writer's body is running: the rest queue
+    queued = [asyncio.create_task(writer(n)) for n in range(3)]
+    await asyncio.sleep(0.05)
+    before = db.stats.batches
+    release.set()
+    results = await asyncio.gather(first, *queued, return_exceptions=True)
+
+    assert isinstance(results[0], Boom)
+    assert results[1:] == ["V0", "V1", "V2"]
+    assert db.stats.batches == before + 1
+    async with db.read() as session:
+        names = (
+            await session.execute(
+                select(ViewerRow.display_name).where(ViewerRow.event_id == event.id)
+            )
+        ).scalars()
+        assert sorted(names) == ["V0", "V1", "V2"]
 
 
 async def test_after_commit_callbacks_run_in_commit_order_before_anyone_returns(db: Database):
