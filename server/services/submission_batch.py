@@ -120,7 +120,7 @@ async def finish(work: UnitOfWork, batch: Prepared) -> list[Any]:
     session = work.session
     event_id = batch.drafts[0].event.id
     if batch.composed is None:  # SQLite: the ids come from the insert
-        ids = await batches.insert_questions(session, batch.values)
+        ids = await question_store.insert_many(session, batch.values)
         composed = _compose(batch, [ids[key] for key in batch.first])
         numbered = await broadcasts.number(session, event_id, composed.streams)
         await batches.append_logs(session, event_id, batch.now, composed.audits, numbered)

@@ -136,8 +136,8 @@ class SubmissionContext:
     # yet (`existing` reads it when it is wanted: only a retried submission needs it).
     earlier: dict[tuple[int, str], Row | None]
     # Ids for new questions, taken ahead (PostgreSQL); None where the database only hands
-    # them out as it inserts (SQLite: see `insert_questions`). An id taken but not used is
-    # never used: ids may have gaps, and mean nothing else.
+    # them out as it inserts (SQLite: `questions.insert_many` returns them). An id taken but
+    # not used is never used: ids may have gaps, and mean nothing else.
     reserved_ids: list[int] | None
 
 
@@ -211,13 +211,6 @@ async def insert_submissions(
             for position, payload in enumerate(payloads, start=1)
         ]
     return numbered
-
-
-async def insert_questions(
-    session: AsyncSession, values: list[dict[str, Any]]
-) -> dict[tuple[int, str], int]:
-    """SQLite: insert new questions; each one's id, by its (viewer id, client id)."""
-    return await question_store.insert_many(session, values) if values else {}
 
 
 async def append_logs(

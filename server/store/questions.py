@@ -7,10 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Row,
     and_,
-    any_,
     bindparam,
     delete,
     func,
@@ -19,7 +17,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -245,21 +242,14 @@ _BY_CLIENT_IDS = select(QUESTIONS).where(_pairs_match(QUESTIONS.c.viewer_id, QUE
 
 
 async def viewers_by_id(session: AsyncSession, viewer_ids: Collection[int]) -> dict[int, Row]:
-    postgresql = session.bind.dialect.name == "postgresql"
-    statement = _VIEWERS_BY_ID_ARRAY if postgresql else _VIEWERS_BY_ID
-    result = await session.execute(statement, {"ids": list(set(viewer_ids))})
+    result = await session.execute(_VIEWERS_BY_ID, {"ids": list(set(viewer_ids))})
     return {row.id: row for row in result.all()}
 
 
 # Built once: constructing a statement costs more than its (cached) compilation.
-_VIEWER_COLUMNS = select(
+_VIEWERS_BY_ID = select(
     ViewerRow.id, ViewerRow.event_id, ViewerRow.display_name, ViewerRow.channel, ViewerRow.blocked
-)
-_VIEWERS_BY_ID = _VIEWER_COLUMNS.where(ViewerRow.id.in_(bindparam("ids", expanding=True)))
-# PostgreSQL: `= ANY(array)` is one text for any number of ids, so it is prepared only once.
-_VIEWERS_BY_ID_ARRAY = _VIEWER_COLUMNS.where(
-    ViewerRow.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
-)
+).where(ViewerRow.id.in_(bindparam("ids", expanding=True)))
 
 
 async def agenda_session_ids(

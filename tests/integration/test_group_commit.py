@@ -28,6 +28,12 @@ async def _viewer_count(db: Database, event_id: int) -> int:
         return (await session.execute(query)).scalar_one()
 
 
+async def _viewer_names(db: Database, event_id: int) -> list[str]:
+    async with db.read() as session:
+        query = select(ViewerRow.display_name).where(ViewerRow.event_id == event_id)
+        return sorted((await session.execute(query)).scalars())
+
+
 async def _held_open(db: Database, event, release: asyncio.Event, order: list[str]) -> str:
     """A writer whose body waits, so that the writers started meanwhile queue behind it."""
     async with db.write(event.id) as work:
@@ -88,13 +94,7 @@ async def test_a_failing_writer_rolls_back_only_itself_and_only_it_raises(db: Da
     assert isinstance(results[3], Boom)  # V2
     assert [r for r in results[1:] if not isinstance(r, Exception)] == ["V0", "V1", "V3", "V4"]
     assert db.stats.batches == before + 1  # one commit for all of them
-    async with db.read() as session:
-        names = (
-            await session.execute(
-                select(ViewerRow.display_name).where(ViewerRow.event_id == event.id)
-            )
-        ).scalars()
-        assert sorted(names) == ["V0", "V1", "V3", "V4", "first"]
+    assert await _viewer_names(db, event.id) == ["V0", "V1", "V3", "V4", "first"]
 
 
 async def test_when_the_first_writer_of_a_batch_fails_the_writers_behind_it_still_commit(
@@ -127,13 +127,7 @@ async def test_when_the_first_writer_of_a_batch_fails_the_writers_behind_it_stil
     assert isinstance(results[0], Boom)
     assert results[1:] == ["V0", "V1", "V2"]
     assert db.stats.batches == before + 1
-    async with db.read() as session:
-        names = (
-            await session.execute(
-                select(ViewerRow.display_name).where(ViewerRow.event_id == event.id)
-            )
-        ).scalars()
-        assert sorted(names) == ["V0", "V1", "V2"]
+    assert await _viewer_names(db, event.id) == ["V0", "V1", "V2"]
 
 
 async def test_after_commit_callbacks_run_in_commit_order_before_anyone_returns(db: Database):
