@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime
 
 from server.services.context import Publisher
 from server.store import broadcasts
@@ -57,9 +56,10 @@ class VoteTally:
                 "type": "votes",
                 "votes": [{"id": qid, "votes": n} for qid, n in sorted(counts.items())],
             }
-            streams = {stream: [payload] for stream in broadcasts.STREAMS}
-            numbered = await broadcasts.number(work.session, event_id, streams)
-            await broadcasts.store_numbered(work.session, event_id, numbered, datetime.now(UTC))
+            numbered = {
+                stream: await broadcasts.append(work.session, event_id, stream, [payload])
+                for stream in broadcasts.STREAMS
+            }
 
             def publish(numbered=numbered, event_id=event_id) -> None:
                 for stream, entries in numbered.items():

@@ -338,8 +338,12 @@ async def test_the_last_vote_tally_broadcast_has_the_final_count_across_workers(
             voters_b = [await on_b.live_viewer(await on_b.viewer(name)) for name in ("B1", "B2")]
             await voter_a.ok("vote", {"question_id": qid})
             await asyncio.wait_for(stalled.wait(), timeout=10)  # A counted 1, not yet numbered
-            for voter in voters_b:
-                await asyncio.wait_for(voter.ok("vote", {"question_id": qid}), timeout=10)
+            # Together: B's own tally flush, once B's first vote marks it, waits for A's lock
+            # in B's write turn, so a vote B received after it would wait for A too.
+            await asyncio.wait_for(
+                asyncio.gather(*(voter.ok("vote", {"question_id": qid}) for voter in voters_b)),
+                timeout=10,
+            )
             # B's flush runs meanwhile: it counts 3 and numbers it (or, once the count is
             # read under the event row lock, waits for A's flush to finish first).
             await asyncio.sleep(0.5)
