@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -49,13 +50,19 @@ class SocketPublisher:
         self._queue.put_nowait((namespaces, room, name, payload))
 
     async def run(self) -> None:
+        cork = getattr(self.sockets.eio, "cork", None)
+        one_encoding = getattr(self.sockets.manager, "one_encoding", None)
         while True:
             namespaces, room, name, payload = await self._queue.get()
-            for namespace in namespaces:
-                try:
-                    await self.sockets.emit(name, payload, room=room, namespace=namespace)
-                except Exception:  # one failed emit must not stop the others
-                    log.exception("emit %s to %s%s failed", name, namespace, room)
+            if cork is not None and not self._queue.empty():
+                cork()  # a burst: each client gets all of its share in one write
+            shared = len(namespaces) > 1 and one_encoding is not None
+            with one_encoding(payload) if shared else contextlib.nullcontext():
+                for namespace in namespaces:
+                    try:
+                        await self.sockets.emit(name, payload, room=room, namespace=namespace)
+                    except Exception:  # one failed emit must not stop the others
+                        log.exception("emit %s to %s%s failed", name, namespace, room)
             self._queue.task_done()
 
     async def drain(self) -> None:
