@@ -12,8 +12,8 @@ together, which, in one unit of work:
   audit rows and broadcasts; the views are built from the values to insert (each
   question's public view once, shared by its staff and author views), never read back.
 - writes them (`finish`): on PostgreSQL one statement numbers the broadcasts and inserts
-  everything; on SQLite, a multi-row INSERT gives the ids, then the rest is composed and
-  stored.
+  everything; on SQLite, an INSERT of all the new questions gives the ids, then the rest is
+  composed and stored (`sqlite_batches`: each statement one text, its rows one JSON text).
 
 After the commit the broadcasts are published in order and every caller gets its answer; a
 retried client id (in an earlier batch or this one) gets the question stored first.
@@ -32,7 +32,7 @@ from server.domain.questions import QuestionState
 from server.services import views
 from server.services.changes import publish_after_commit, question_entries
 from server.services.context import Actor
-from server.store import batches, broadcasts
+from server.store import batches, broadcasts, sqlite_batches
 from server.store import questions as question_store
 from server.store.database import UnitOfWork
 from server.store.models import EventRow
@@ -120,10 +120,11 @@ async def finish(work: UnitOfWork, batch: Prepared) -> list[Any]:
     session = work.session
     event_id = batch.drafts[0].event.id
     if batch.composed is None:  # SQLite: the ids come from the insert
-        ids = await question_store.insert_many(session, batch.values)
+        ids = await sqlite_batches.insert_questions(session, event_id, batch.now, batch.values)
         composed = _compose(batch, [ids[key] for key in batch.first])
         numbered = await broadcasts.number(session, event_id, composed.streams)
-        await batches.append_logs(session, event_id, batch.now, composed.audits, numbered)
+        await sqlite_batches.insert_audits(session, event_id, batch.now, composed.audits)
+        await broadcasts.store_numbered(session, event_id, numbered, batch.now)
     else:
         composed = batch.composed
         numbered = await batches.insert_submissions(
@@ -224,7 +225,7 @@ def _audit_rows(
     drafts: list[Draft], first: dict[tuple[int, str], int], rows: list[SimpleNamespace]
 ) -> list[dict[str, Any]]:
     """Submitted (by the viewer), then approved (by Podium) when auto-approved: the audit
-    rows `batches.append_logs` stores (no reason, no details)."""
+    rows stored (no reason, no details)."""
     audits = []
     for index, row in zip(first.values(), rows, strict=True):
         actor = drafts[index].actor

@@ -5,7 +5,8 @@ every vote queued meanwhile to `store`, which, in one unit of work, reads the qu
 on (following merges), refuses each vote that a lone vote would have been refused for, and
 then adds or takes back the rest with one INSERT ... ON CONFLICT DO NOTHING and one DELETE,
 both RETURNING what actually changed: the primary key (question, viewer) still counts each
-viewer once. Counters move by what changed, in one executemany.
+viewer once. Counters move by what changed, in one statement. (On SQLite each statement has
+one text whatever the batch's size, its rows one JSON text: see `store.sqlite_batches`.)
 
 Several votes of one viewer on one question in the same batch are applied in queue order,
 as if they had come one after another: the first goes to the database, the rest follow from

@@ -1,7 +1,9 @@
 """A batch of submissions' reads and writes, in as few round trips as each database allows.
 
-On SQLite (a library call away) new questions are inserted with a multi-row INSERT that
-returns their ids, and their audit and broadcast rows follow, a statement each.
+On SQLite (a library call away) the authors and the questions already stored under the
+batch's keys are read a statement each, new questions are inserted by one that returns their
+ids, and their audit and broadcast rows follow, a statement each. Each of these has one
+fixed text too, its rows one JSON text that SQLite's `json_each` reads (`sqlite_batches`).
 
 On PostgreSQL the ids are taken from the table's sequence ahead, so the whole batch is
 written by one statement: it numbers the broadcasts (taking the event row's lock, which
@@ -23,8 +25,7 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.store import broadcasts
-from server.store import questions as question_store
+from server.store import sqlite_batches
 from server.store.models import QuestionRow
 
 QUESTIONS = QuestionRow.__table__
@@ -121,7 +122,7 @@ def _is_postgresql(session: AsyncSession) -> bool:
 async def existing(session: AsyncSession, keys: Collection[tuple[int, str]]) -> list[Row]:
     """Questions already stored under any of these (viewer id, client id) pairs."""
     if not _is_postgresql(session):
-        return await question_store.by_client_ids(session, keys)
+        return await sqlite_batches.existing(session, keys)
     rows = json.dumps([{"viewer_id": viewer, "client_id": client} for viewer, client in keys])
     return list((await session.execute(_EXISTING, {"keys": rows})).all())
 
@@ -136,8 +137,8 @@ class SubmissionContext:
     # yet (`existing` reads it when it is wanted: only a retried submission needs it).
     earlier: dict[tuple[int, str], Row | None]
     # Ids for new questions, taken ahead (PostgreSQL); None where the database only hands
-    # them out as it inserts (SQLite: `questions.insert_many` returns them). An id taken but
-    # not used is never used: ids may have gaps, and mean nothing else.
+    # them out as it inserts (SQLite: `sqlite_batches.insert_questions` returns them). An id
+    # taken but not used is never used: ids may have gaps, and mean nothing else.
     reserved_ids: list[int] | None
 
 
@@ -148,9 +149,9 @@ async def submission_context(
     (PostgreSQL) as many ids for new questions as there are keys."""
     viewer_ids = list({viewer for viewer, _client in keys})
     if not _is_postgresql(session):
-        stored = await question_store.by_client_ids(session, keys)
+        stored = await sqlite_batches.existing(session, keys)
         return SubmissionContext(
-            authors=await question_store.viewers_by_id(session, viewer_ids),
+            authors=await sqlite_batches.authors(session, viewer_ids),
             earlier={(row.viewer_id, row.client_id): row for row in stored},
             reserved_ids=None,
         )
@@ -211,17 +212,3 @@ async def insert_submissions(
             for position, payload in enumerate(payloads, start=1)
         ]
     return numbered
-
-
-async def append_logs(
-    session: AsyncSession,
-    event_id: int,
-    now: datetime,
-    audits: list[dict[str, Any]],
-    numbered: dict[str, list[dict[str, Any]]],
-) -> None:
-    """SQLite: append audit rows (no reason, no details, made `now`) and numbered broadcast
-    entries (by stream)."""
-    logged = {"event_id": event_id, "reason": None, "details": {}, "created_at": now}
-    await question_store.audit_many(session, [{**audit, **logged} for audit in audits])
-    await broadcasts.store_numbered(session, event_id, numbered, now)

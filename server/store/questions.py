@@ -12,7 +12,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     or_,
     select,
     update,
@@ -24,7 +23,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from server.domain.errors import Conflict, NotFound
 from server.domain.questions import Question, QuestionState
-from server.store.models import AgendaSessionRow, AuditRow, QuestionRow, ViewerRow, VoteRow
+from server.store import sqlite_batches
+from server.store.models import AgendaSessionRow, QuestionRow, VoteRow
 
 QUESTIONS = QuestionRow.__table__
 LOOKUP_CHUNK = 32
@@ -181,6 +181,8 @@ async def voted_question_ids(session: AsyncSession, viewer_id: int) -> list[int]
 
 
 async def vote_counts(session: AsyncSession, question_ids: Sequence[int]) -> dict[int, int]:
+    if _is_sqlite(session):
+        return await sqlite_batches.vote_counts(session, question_ids)
     query = select(QuestionRow.id, QuestionRow.votes).where(QuestionRow.id.in_(question_ids))
     return {qid: votes for qid, votes in (await session.execute(query)).all()}
 
@@ -196,21 +198,65 @@ async def _bump_votes(session: AsyncSession, question_id: int, delta: int) -> No
 
 # -- set-based statements for batches of submissions and votes ----------------------------
 # They return Core rows (attribute access, like the ORM rows the views read) and skip the
-# ORM's unit of work, which costs more than the statements themselves.
+# ORM's unit of work, which costs more than the statements themselves. On SQLite each vote
+# statement is `sqlite_batches`': one fixed text, its rows one JSON text.
 
 
-async def by_client_ids(session: AsyncSession, keys: Collection[tuple[int, str]]) -> list[Row]:
-    """Questions already stored under any of these (viewer id, client id) pairs (SQLite's
-    way: PostgreSQL's is `batches.existing`)."""
-    if not keys:
-        return []
-    # OR-ed pairs: SQLite probes the unique index once for each (it scans the whole table for
-    # a row-value IN). Always LOOKUP_CHUNK of them, padded with repeats, so that the statement
-    # is compiled once rather than once per batch size.
-    found = []
-    for params in _chunked(keys):
-        found.extend((await session.execute(_BY_CLIENT_IDS, params)).all())
-    return found
+async def agenda_session_ids(
+    session: AsyncSession, event_id: int, session_ids: Collection[int]
+) -> set[int]:
+    """Which of `session_ids` are agenda sessions of this event."""
+    if not session_ids:
+        return set()
+    query = select(AgendaSessionRow.id).where(
+        AgendaSessionRow.event_id == event_id, AgendaSessionRow.id.in_(set(session_ids))
+    )
+    return set((await session.execute(query)).scalars())
+
+
+async def vote_targets(session: AsyncSession, question_ids: Collection[int]) -> dict[int, Row]:
+    """What deciding a vote needs of each question: event, state, author, merge, count."""
+    if _is_sqlite(session):
+        return await sqlite_batches.vote_targets(session, question_ids)
+    query = select(
+        QuestionRow.id,
+        QuestionRow.event_id,
+        QuestionRow.state,
+        QuestionRow.viewer_id,
+        QuestionRow.merged_into_id,
+        QuestionRow.votes,
+    ).where(QuestionRow.id.in_(set(question_ids)))
+    return {row.id: row for row in (await session.execute(query)).all()}
+
+
+async def add_votes(
+    session: AsyncSession, pairs: Collection[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """Record (question id, viewer id) votes; the pairs that were new."""
+    if not pairs:
+        return set()
+    now = datetime.now(UTC)
+    if _is_sqlite(session):
+        return await sqlite_batches.add_votes(session, pairs, now)
+    statement = (
+        pg_insert(VOTES).on_conflict_do_nothing().returning(VOTES.c.question_id, VOTES.c.viewer_id)
+    )
+    params = [{"question_id": q, "viewer_id": v, "created_at": now} for q, v in pairs]
+    return {tuple(row) for row in (await session.execute(statement, params)).all()}
+
+
+async def remove_votes(
+    session: AsyncSession, pairs: Collection[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """Take back (question id, viewer id) votes; the pairs that existed."""
+    if not pairs:
+        return set()
+    if _is_sqlite(session):
+        return await sqlite_batches.remove_votes(session, pairs)
+    removed = set()
+    for params in _chunked(pairs):
+        removed.update(tuple(row) for row in (await session.execute(_REMOVE_VOTES, params)).all())
+    return removed
 
 
 def _pairs_match(first: Any, second: Any) -> Any:
@@ -238,94 +284,8 @@ def _chunked(pairs: Collection[tuple[Any, Any]]) -> list[dict[str, Any]]:
     return chunks
 
 
-_BY_CLIENT_IDS = select(QUESTIONS).where(_pairs_match(QUESTIONS.c.viewer_id, QUESTIONS.c.client_id))
-
-
-async def viewers_by_id(session: AsyncSession, viewer_ids: Collection[int]) -> dict[int, Row]:
-    result = await session.execute(_VIEWERS_BY_ID, {"ids": list(set(viewer_ids))})
-    return {row.id: row for row in result.all()}
-
-
-# Built once: constructing a statement costs more than its (cached) compilation.
-_VIEWERS_BY_ID = select(
-    ViewerRow.id, ViewerRow.event_id, ViewerRow.display_name, ViewerRow.channel, ViewerRow.blocked
-).where(ViewerRow.id.in_(bindparam("ids", expanding=True)))
-
-
-async def agenda_session_ids(
-    session: AsyncSession, event_id: int, session_ids: Collection[int]
-) -> set[int]:
-    """Which of `session_ids` are agenda sessions of this event."""
-    if not session_ids:
-        return set()
-    query = select(AgendaSessionRow.id).where(
-        AgendaSessionRow.event_id == event_id, AgendaSessionRow.id.in_(set(session_ids))
-    )
-    return set((await session.execute(query)).scalars())
-
-
-async def insert_many(
-    session: AsyncSession, values: list[dict[str, Any]]
-) -> dict[tuple[int, str], int]:
-    """Insert questions (one statement per few hundred rows); each one's id, by its
-    (viewer id, client id)."""
-    if not values:
-        return {}
-    result = await session.execute(_INSERT_QUESTIONS, values)
-    return {(viewer_id, client_id): id_ for id_, viewer_id, client_id in result}
-
-
-_INSERT_QUESTIONS = insert(QUESTIONS).returning(
-    QUESTIONS.c.id, QUESTIONS.c.viewer_id, QUESTIONS.c.client_id
-)
-
-
-async def audit_many(session: AsyncSession, values: list[dict[str, Any]]) -> None:
-    """Append audit log rows (AuditRow columns, id left to the database)."""
-    if values:
-        await session.execute(insert(AuditRow.__table__), values)
-
-
-async def vote_targets(session: AsyncSession, question_ids: Collection[int]) -> dict[int, Row]:
-    """What deciding a vote needs of each question: event, state, author, merge, count."""
-    query = select(
-        QuestionRow.id,
-        QuestionRow.event_id,
-        QuestionRow.state,
-        QuestionRow.viewer_id,
-        QuestionRow.merged_into_id,
-        QuestionRow.votes,
-    ).where(QuestionRow.id.in_(set(question_ids)))
-    return {row.id: row for row in (await session.execute(query)).all()}
-
-
-async def add_votes(
-    session: AsyncSession, pairs: Collection[tuple[int, int]]
-) -> set[tuple[int, int]]:
-    """Record (question id, viewer id) votes; the pairs that were new."""
-    if not pairs:
-        return set()
-    insert_ = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    now = datetime.now(UTC)
-    statement = (
-        insert_(VOTES).on_conflict_do_nothing().returning(VOTES.c.question_id, VOTES.c.viewer_id)
-    )
-    params = [{"question_id": q, "viewer_id": v, "created_at": now} for q, v in pairs]
-    return {tuple(row) for row in (await session.execute(statement, params)).all()}
-
-
-async def remove_votes(
-    session: AsyncSession, pairs: Collection[tuple[int, int]]
-) -> set[tuple[int, int]]:
-    """Take back (question id, viewer id) votes; the pairs that existed."""
-    if not pairs:
-        return set()
-    removed = set()
-    for params in _chunked(pairs):
-        removed.update(tuple(row) for row in (await session.execute(_REMOVE_VOTES, params)).all())
-    return removed
-
-
+# OR-ed pairs, always LOOKUP_CHUNK of them (padded with repeats), so that the statement is
+# prepared once rather than once per batch size.
 _REMOVE_VOTES = (
     delete(VOTES)
     .where(_pairs_match(VOTES.c.question_id, VOTES.c.viewer_id))
@@ -334,12 +294,21 @@ _REMOVE_VOTES = (
 
 
 async def bump_votes(session: AsyncSession, deltas: dict[int, int]) -> None:
-    """Add each question's change to its vote counter, in one executemany."""
-    changed = [{"qid": qid, "delta": delta} for qid, delta in deltas.items() if delta]
-    if changed:
-        await session.execute(
-            update(QUESTIONS)
-            .where(QUESTIONS.c.id == bindparam("qid"))
-            .values(votes=QUESTIONS.c.votes + bindparam("delta")),
-            changed,
-        )
+    """Add each question's change to its vote counter, in one statement (an executemany on
+    PostgreSQL)."""
+    changed = [(qid, delta) for qid, delta in deltas.items() if delta]
+    if not changed:
+        return
+    if _is_sqlite(session):
+        await sqlite_batches.bump_votes(session, changed)
+        return
+    await session.execute(
+        update(QUESTIONS)
+        .where(QUESTIONS.c.id == bindparam("qid"))
+        .values(votes=QUESTIONS.c.votes + bindparam("delta")),
+        [{"qid": qid, "delta": delta} for qid, delta in changed],
+    )
+
+
+def _is_sqlite(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "sqlite"

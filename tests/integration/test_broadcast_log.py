@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server.store import broadcasts
 from server.store.database import Database
@@ -59,6 +61,29 @@ async def test_appended_entries_carry_their_seq_in_the_stored_payload(db: Databa
     assert numbered == [{"seq": 1, "type": "test", "n": 0}, {"seq": 2, "type": "test", "n": 1}]
     async with db.read() as session:
         assert await broadcasts.since(session, event_id, "public", 0, 10) == numbered
+
+
+async def test_stored_payloads_read_back_as_the_values_numbered_seq_first(db: Database):
+    [event_id] = await new_events(db, 1)
+    odd = {
+        "type": "test",
+        "text": '« ça coûte » 😀 "quoted" \\ \n\t\u2028',
+        "nothing": [{}, [], None, True, False],
+        "numbers": [0, -1, 2**53, 2**62],
+    }
+    payloads = {"public": [odd, {"type": "test"}], "staff": [{"type": "test"}, odd, odd]}
+    async with db.write(event_id) as work:
+        numbered = await broadcasts.number(work.session, event_id, payloads)
+        await broadcasts.store_numbered(work.session, event_id, numbered, datetime.now(UTC))
+
+    assert numbered["staff"][1] == {"seq": 2, **odd}
+    async with db.read() as session:
+        for stream in broadcasts.STREAMS:
+            assert await broadcasts.since(session, event_id, stream, 0, 10) == numbered[stream]
+        query = text("SELECT CAST(payload AS TEXT) FROM broadcasts WHERE event_id = :event")
+        stored = (await session.execute(query, {"event": event_id})).scalars().all()
+    assert len(stored) == 5
+    assert {next(iter(json.loads(payload))) for payload in stored} == {"seq"}
 
 
 async def test_concurrent_writers_number_gap_free_and_publish_in_sequence_order(db: Database):

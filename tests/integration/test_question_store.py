@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
 from server.domain.errors import Conflict
 from server.domain.questions import QuestionState
+from server.services import views
 from server.store import questions as question_store
 from server.store.database import Database
 from server.store.models import QuestionRow, VoteRow
@@ -227,3 +230,54 @@ async def test_a_client_id_is_unique_per_viewer_but_not_across_viewers(db: Datab
     async with db.read() as session:
         found = await question_store.find_by_client_id(session, alice.id, "same")
         assert found is not None and found.viewer_id == alice.id
+
+
+async def test_batch_vote_statements_change_and_report_only_what_changed(db: Database):
+    event, question, voters = await seed_question(db, voters=40)
+    pairs = [(question.id, voter.id) for voter in voters]
+    async with db.write(event.id) as work:
+        first = await question_store.add_votes(work.session, pairs[:30])
+
+    async with db.write(event.id) as work:
+        session = work.session
+        added = await question_store.add_votes(session, pairs)
+        removed = await question_store.remove_votes(session, [*pairs[:5], (question.id, 10**9)])
+        await question_store.bump_votes(session, {question.id: 35, question.id + 1: 0})
+        counts = await question_store.vote_counts(session, [question.id, 10**9])
+        targets = await question_store.vote_targets(session, {question.id, 10**9})
+
+    assert first == set(pairs[:30])
+    assert added == set(pairs[30:])
+    assert removed == set(pairs[:5])
+    assert counts == {question.id: 35}
+    target = targets[question.id]
+    assert list(targets) == [question.id]
+    assert (target.event_id, target.state, target.viewer_id, target.merged_into_id) == (
+        event.id,
+        "approved",
+        question.viewer_id,
+        None,
+    )
+    assert target.votes == 35 == (await load(db, question.id)).votes
+    assert await vote_rows(db, question.id) == 35
+
+
+async def test_a_vote_stored_in_a_batch_keeps_its_time_as_the_orm_stores_it(db: Database):
+    event, question, [batch_voter, orm_voter] = await seed_question(db, voters=2)
+    async with db.write(event.id) as work:
+        await question_store.add_votes(work.session, [(question.id, batch_voter.id)])
+    async with db.read() as session:
+        moment = (await session.get(VoteRow, (question.id, batch_voter.id))).created_at
+
+    async with db.write(event.id) as work:
+        work.session.add(
+            VoteRow(question_id=question.id, viewer_id=orm_voter.id, created_at=moment)
+        )
+
+    query = sql_text(
+        "SELECT CAST(created_at AS TEXT) FROM votes WHERE question_id = :q ORDER BY viewer_id"
+    )
+    async with db.read() as session:
+        by_batch, by_orm = (await session.execute(query, {"q": question.id})).scalars()
+    assert by_batch == by_orm
+    assert datetime.now(UTC) - views.as_utc(moment) < timedelta(minutes=1)

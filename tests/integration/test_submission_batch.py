@@ -14,8 +14,9 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select, text
 
 from server.domain.errors import Forbidden, InvalidInput, NotFound, ViewerBlocked
-from server.services import asking, catalog, moderation, sync
+from server.services import asking, catalog, moderation, sync, views
 from server.services.context import Actor, Services
+from server.store.broadcasts import STREAMS
 from server.store.database import Database
 from server.store.models import AuditRow, BroadcastRow, QuestionRow, VoteRow
 from tests.conftest import podium_with
@@ -25,10 +26,12 @@ QUIET = {"stream_check_seconds": 600, "heartbeat_flush_seconds": 300, "purge_che
 STAFF = Actor(kind="staff", id=None, name="Test moderator", role="moderator")
 
 
+LIMITS = {"question_rate_per_minute": 600, "vote_rate_per_minute": 6000}
+
+
 @pytest.fixture
 async def podium(database_url: str, tmp_path: Path):
-    limits = {"question_rate_per_minute": 600, "vote_rate_per_minute": 6000}
-    async with podium_with(database_url, tmp_path, **QUIET, **limits) as client:
+    async with podium_with(database_url, tmp_path, **QUIET, **LIMITS) as client:
         yield client
 
 
@@ -66,6 +69,24 @@ async def staff_log(db: Database, event_id: int) -> list[tuple[int, dict]]:
             .order_by(BroadcastRow.seq)
         )
         return [tuple(row) for row in (await session.execute(query)).all()]
+
+
+async def log_entries(db: Database, event_id: int, stream: str) -> list[dict]:
+    """A stream's stored payloads, in order, as the ORM reads them."""
+    async with db.read() as session:
+        query = (
+            select(BroadcastRow.payload)
+            .where(BroadcastRow.event_id == event_id, BroadcastRow.stream == stream)
+            .order_by(BroadcastRow.seq)
+        )
+        return list((await session.execute(query)).scalars())
+
+
+async def stored_text(db: Database, table: str, column: str, where: str, params: dict) -> str:
+    """A column of one row as the database holds it, as text (no type of SQLAlchemy's)."""
+    async with db.read() as session:
+        query = text(f"SELECT CAST({column} AS TEXT) FROM {table} WHERE {where}")
+        return (await session.execute(query, params)).scalar_one()
 
 
 async def test_concurrent_submissions_share_few_commits_each_acknowledged_once_durable(
@@ -128,6 +149,160 @@ async def test_on_postgresql_a_batch_of_any_size_is_the_same_two_statements(podi
     assert await count(s.db, AuditRow, AuditRow.action == "QuestionSubmitted") == 43
     seqs = [seq for seq, _ in await staff_log(s.db, event.id)]
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_on_sqlite_batches_of_any_size_run_the_same_statements(
+    database_url: str, tmp_path: Path
+):
+    """Each statement of a batch of submissions (authors, earlier questions, the insert,
+    numbering, audit rows, broadcasts) or of votes has one text whatever the batch's size:
+    its rows travel as one JSON parameter, never as an executemany or a longer text."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's batch is two statements: see the test above")
+    # No vote tally flush (a write of its own) among the statements recorded.
+    quiet_tally = {"vote_broadcast_interval_ms": 5000}
+    async with podium_with(database_url, tmp_path, **QUIET, **LIMITS, **quiet_tally) as podium:
+        asked, voted, counts = await _batch_statements(podium.services)
+
+    for small, large in (asked, voted):
+        assert small == large
+        assert not any(many for _statement, many in small), small
+    assert len(asked[0]) == 7, asked[0]  # BEGIN, 2 reads, questions, numbering, audit, log
+    assert counts == (44, 40)
+
+
+async def _batch_statements(s: Services) -> tuple[list, list, tuple[int, int]]:
+    """The statements of a batch of 3 and of 40 submissions, then of votes (each statement
+    and whether it was an executemany); how many questions and votes there are then."""
+    event = await catalog.event_by_slug(s, EVENT)
+    author, *others = await viewers(s, event, 41)
+    question = await approved_question(s, author, event)
+    statements: list[tuple[str, bool]] = []
+
+    def record(_conn, _cursor, statement, _params, _context, many) -> None:
+        statements.append((statement, many))
+
+    async def recorded(calls) -> list[tuple[str, bool]]:
+        statements.clear()
+        results = await outcomes(*calls)
+        assert all(isinstance(r, dict) for r in results), results
+        return list(statements)
+
+    engine = s.db.write_engine.sync_engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+    try:
+        asked = [await recorded(ask(s, a, event) for a in others[:size]) for size in (3, 40)]
+        voted = [
+            await recorded(asking.vote(s, a, event, question, True) for a in others[:size])
+            for size in (3, 40)
+        ]
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+    counts = (
+        await count(s.db, QuestionRow, QuestionRow.event_id == event.id),
+        await count(s.db, VoteRow, VoteRow.question_id == question),
+    )
+    return asked, voted, counts
+
+
+async def test_a_batch_stores_what_the_orm_would_and_logs_the_views_of_what_it_stored(
+    podium: Podium,
+):
+    """Timestamps stored by the batch's statements are stored exactly as the ORM stores the
+    same moment; flags, audit rows and each stream's payloads read back (through the ORM) as
+    the views of the questions read back."""
+    s = podium.services
+    event = await catalog.event_by_slug(s, EVENT)
+    await catalog.update_event(s, STAFF, event, {"auto_approve": True})
+    event = await catalog.event_by_slug(s, EVENT)
+    authors = await viewers(s, event, 3)
+    texts = [
+        "Mail me at jo@example.com: « ça coûte combien » ? 😀",
+        'Say "why" \\ \n twice',
+        "Why?",
+    ]
+    before = {stream: len(await log_entries(s.db, event.id, stream)) for stream in STREAMS}
+
+    answers = await outcomes(
+        *(ask(s, a, event, text=t) for a, t in zip(authors, texts, strict=True))
+    )
+
+    ids = [answer["id"] for answer in answers]
+    async with s.db.read() as session:
+        rows = [await session.get(QuestionRow, id_) for id_ in ids]
+        audit_query = select(AuditRow).where(AuditRow.question_id.in_(ids)).order_by(AuditRow.id)
+        audits = (await session.execute(audit_query)).scalars().all()
+    assert [row.text for row in rows] == texts
+    assert [row.flags for row in rows] == [["email"], [], []]
+    assert [row.state for row in rows] == ["pending", "approved", "approved"]
+    assert answers == [{**views.author_question(row), "duplicate": False} for row in rows]
+    logged = {
+        stream: (await log_entries(s.db, event.id, stream))[before[stream] :] for stream in STREAMS
+    }
+    approved = ["QuestionSubmitted", "QuestionApproved"]
+    assert [entry.pop("seq") for entry in logged["staff"]] == [
+        before["staff"] + n for n in (1, 2, 3)
+    ]
+    assert logged["staff"] == [
+        {"type": "question", "causes": causes, "question": views.staff_question(row)}
+        for row, causes in zip(rows, [["QuestionSubmitted"], approved, approved], strict=True)
+    ]
+    assert [entry.pop("seq") for entry in logged["public"]] == [
+        before["public"] + n for n in (1, 2)
+    ]
+    assert logged["public"] == [
+        {"type": "question", "causes": approved, "question": views.public_question(row)}
+        for row in rows[1:]
+    ]
+    submitted = {(a.question_id, a.actor_id) for a in audits if a.action == "QuestionSubmitted"}
+    assert submitted == {(row.id, author.id) for row, author in zip(rows, authors, strict=True)}
+    approvals = [(a.question_id, a.actor_kind) for a in audits if a.action == "QuestionApproved"]
+    assert approvals == [(rows[1].id, "system"), (rows[2].id, "system")]
+    assert all(a.reason is None and a.details == {} for a in audits)
+
+    # The same moment stored through the ORM is stored as the same text.
+    moment = datetime.fromisoformat(answers[0]["created_at"])
+    async with s.db.write(event.id) as work:
+        copy = QuestionRow(
+            **{c.key: getattr(rows[0], c.key) for c in QuestionRow.__table__.c if c.key != "id"}
+            | {"client_id": "orm-copy", "created_at": moment, "updated_at": moment}
+        )
+        work.session.add(copy)
+        await work.session.flush()
+        work.session.add(
+            AuditRow(
+                event_id=event.id,
+                question_id=copy.id,
+                actor_kind="system",
+                actor_name="Podium",
+                action="Copied",
+                created_at=moment,
+            )
+        )
+        payload = {"seq": 10**6, "type": "copy"}
+        work.session.add(
+            BroadcastRow(
+                event_id=event.id, stream="staff", seq=10**6, payload=payload, created_at=moment
+            )
+        )
+    written = {  # by the batch, and by the ORM
+        "questions": [("id = :id", {"id": rows[0].id}), ("id = :id", {"id": copy.id})],
+        "audit_log": [
+            ("question_id = :id", {"id": rows[0].id}),
+            ("question_id = :id", {"id": copy.id}),
+        ],
+        "broadcasts": [
+            ("stream = 'staff' AND seq = :seq", {"seq": before["staff"] + 1}),
+            ("stream = 'staff' AND seq = :seq", {"seq": 10**6}),
+        ],
+    }
+    times = set()
+    for table, ((batch, batch_key), (orm, orm_key)) in written.items():
+        for column in ("created_at", "updated_at") if table == "questions" else ("created_at",):
+            by_batch = await stored_text(s.db, table, column, batch, batch_key)
+            assert by_batch == await stored_text(s.db, table, column, orm, orm_key), table
+            times.add(by_batch)
+    assert len(times) == 1, times
 
 
 async def test_a_client_id_repeated_within_and_across_batches_stores_one_question(
