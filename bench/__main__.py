@@ -102,6 +102,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-restart", action="store_true")
     parser.add_argument("--skip-writes", action="store_true")
+    parser.add_argument(
+        "--open-loop-rate",
+        type=float,
+        default=5000,
+        help="submissions a second offered in the open-loop Socket.IO phase",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     args.viewer_counts = sorted({int(n) for n in args.viewers.split(",")})
@@ -240,6 +246,8 @@ async def measure_podium(
                 asks,
                 min(voters, connected),
                 question_ids[:votes],
+                rate=1000 if args.quick else args.open_loop_rate,
+                seconds=1 if args.quick else 2,
             )
     except Exception as error:
         raise RuntimeError(

@@ -26,7 +26,16 @@ T = TypeVar("T")
 
 # What the driver may ask a worker's swarm to do.
 WORKER_COMMANDS = frozenset(
-    {"connect_all", "sync_all", "calls", "come_back", "expect_all", "close_all", "receipts"}
+    {
+        "connect_all",
+        "sync_all",
+        "calls",
+        "paced_calls",
+        "come_back",
+        "expect_all",
+        "close_all",
+        "receipts",
+    }
 )
 
 

@@ -14,6 +14,7 @@ that triggers a broadcast and the processes that receive it share one clock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import re
@@ -347,6 +348,49 @@ class Swarm:
             "refusals": refused[:3],
             "started_ns": started,
             "finished_ns": time.monotonic_ns(),
+        }
+
+    async def paced_calls(
+        self, name: str, template: str, links: int, rate: float, seconds: float
+    ) -> dict[str, Any]:
+        """Open loop: send `rate` calls a second for `seconds`, dealt round-robin to the
+        first `links` live links, never waiting for an ack before the next call (a link
+        may have several in flight); then wait for every ack. Ack latencies as `calls`."""
+        latencies: list[float] = []
+        refused: list[str] = []
+        chosen = self.live_links()[:links]
+        total = int(rate * seconds)
+        outstanding: list[asyncio.Future] = []
+
+        def answered(future: asyncio.Future, sent: int, raw: bytes, acked: int) -> None:
+            if OK in raw[:20]:
+                latencies.append((acked - sent) / 1e6)
+            else:
+                refused.append(raw[:200].decode(errors="replace"))
+            future.set_result(None)
+
+        started = time.monotonic_ns()
+        sent_count = 0
+        while sent_count < total:
+            due = min(total, int((time.monotonic_ns() - started) / 1e9 * rate) + 1)
+            while sent_count < due:
+                link = chosen[sent_count % len(chosen)]
+                payload = json.loads(template.replace("{uid}", uuid.uuid4().hex))
+                future = self.loop.create_future()
+                sent = time.monotonic_ns()
+                link.emit(name, payload, functools.partial(answered, future, sent))
+                outstanding.append(future)
+                sent_count += 1
+            await asyncio.sleep(0.002)
+        offered_ns = time.monotonic_ns() - started
+        await asyncio.wait_for(asyncio.gather(*outstanding), 30)
+        return {
+            "latencies_ms": latencies,
+            "refused": len(refused),
+            "refusals": refused[:3],
+            "started_ns": started,
+            "finished_ns": time.monotonic_ns(),
+            "offered_per_second": round(total / (offered_ns / 1e9), 1),
         }
 
     async def come_back(

@@ -173,10 +173,13 @@ async def socket_writes(
     per_submitter: int,
     voters: int,
     question_ids: list[int],
+    rate: float,
+    seconds: float,
 ) -> dict[str, Any]:
     """Durable submissions then votes over Socket.IO, closed loop: each viewer waits for its
-    ack (sent after the commit) before the next. With each, the server's and the load
-    generator's CPU time per call: the server's says how close to saturated it ran."""
+    ack (sent after the commit) before the next; between them, submissions at a steady
+    `rate` for `seconds` (open loop). With each, the server's and the load generator's CPU
+    time per call: the server's says how close to saturated it ran."""
     share = driver.split(list(range(submitters)))
     cpu = server.cpu_seconds(), driver.cpu_seconds()
     asked = await driver.ask(
@@ -187,6 +190,7 @@ async def socket_writes(
         ],
     )
     submissions = _rate(asked, submitters) | _cpu_per_call(asked, server, driver, cpu)
+    open_loop = await paced_submissions(driver, server, submitters, rate, seconds)
     votes = [f'{{"question_id":{q}}}' for q in question_ids]
     cpu = server.cpu_seconds(), driver.cpu_seconds()
     voted = await driver.ask(
@@ -197,7 +201,37 @@ async def socket_writes(
         ],
     )
     ballots = _rate(voted, voters) | _cpu_per_call(voted, server, driver, cpu)
-    return {"submissions": submissions, "votes": ballots}
+    return {"submissions": submissions, "open_loop_submissions": open_loop, "votes": ballots}
+
+
+async def paced_submissions(
+    driver: Driver, server: ServerProcess, submitters: int, rate: float, seconds: float
+) -> dict[str, Any]:
+    """Durable submissions over Socket.IO, open loop: `rate` a second offered in all (shared
+    by the load generator's processes) whatever the acks do, as viewers ask in a real event;
+    each ack timed from its own call. A closed loop's ack times only say how many callers
+    wait (Little's law: clients ÷ rate); these say how long one caller waits at that rate."""
+    share = driver.split(list(range(submitters)))
+    cpu = server.cpu_seconds(), driver.cpu_seconds()
+    paced = await driver.ask(
+        "paced_calls",
+        [
+            {
+                "name": "submit_question",
+                "template": SUBMISSION,
+                "links": len(part),
+                "rate": rate / len(share),
+                "seconds": seconds,
+            }
+            for part in share
+        ],
+    )
+    offered = sum(r["offered_per_second"] for r in paced)
+    return (
+        _rate(paced, submitters)
+        | _cpu_per_call(paced, server, driver, cpu)
+        | {"offered_per_second": round(offered, 1)}
+    )
 
 
 def _cpu_per_call(

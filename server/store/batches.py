@@ -11,12 +11,11 @@ orders writers) and inserts the questions, their audit rows and their broadcasts
 statement has one fixed text, whatever the batch's size: the rows travel as one JSON
 document that `json_to_recordset` turns back into rows, so each is prepared once per
 connection (a multi-row VALUES list is a new statement for every batch size, and asyncpg
-prepares each new one in a round trip of its own), and encoding is one `json.dumps`.
+prepares each new one in a round trip of its own), and encoding is one `json_text.dumps`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import json_text
 from server.store import sqlite_batches
 from server.store.models import QuestionRow
 
@@ -123,7 +123,7 @@ async def existing(session: AsyncSession, keys: Collection[tuple[int, str]]) -> 
     """Questions already stored under any of these (viewer id, client id) pairs."""
     if not _is_postgresql(session):
         return await sqlite_batches.existing(session, keys)
-    rows = json.dumps([{"viewer_id": viewer, "client_id": client} for viewer, client in keys])
+    rows = json_text.dumps([{"viewer_id": viewer, "client_id": client} for viewer, client in keys])
     return list((await session.execute(_EXISTING, {"keys": rows})).all())
 
 
@@ -198,11 +198,11 @@ async def insert_submissions(
         "now": now,
         "public_count": len(streams.get("public", ())),
         "staff_count": len(streams.get("staff", ())),
-        "questions": json.dumps(
+        "questions": json_text.dumps(
             [{field: q[field] for field in _QUESTION_FIELDS} for q in questions]
         ),
-        "audits": json.dumps(audits),
-        "entries": json.dumps(entries),
+        "audits": json_text.dumps(audits),
+        "entries": json_text.dumps(entries),
     }
     bases = (await session.execute(_INSERT_SUBMISSIONS, params)).one()
     base = {"public": bases.public_base, "staff": bases.staff_base}

@@ -4,7 +4,7 @@ back into rows (as `json_to_recordset` does on PostgreSQL: see `batches`).
 
 SQLite runs the writer's statements on the event loop's thread, where SQLAlchemy's
 processing of each row's parameters (an executemany, or a multi-row VALUES) cost more than
-the statements themselves. Here a batch's rows are one `json.dumps`, and what every row
+the statements themselves. Here a batch's rows are one `json_text.dumps`, and what every row
 shares (the event, the time) is bound once with its column's type, so that it is stored
 exactly as the ORM stores it. (The broadcast log's statement, the same idea, is in
 `broadcasts`.)
@@ -17,7 +17,6 @@ here as it fails when bound alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import json_text
 from server.store.models import QuestionRow, ViewerRow, VoteRow
 
 QUESTIONS = QuestionRow.__table__
@@ -33,7 +33,7 @@ _NOW = bindparam("now", type_=QUESTIONS.c.created_at.type)
 
 def encode_rows(rows: Any) -> str:
     """A batch's rows as the one JSON text a statement here takes."""
-    return json.dumps(rows, ensure_ascii=False)
+    return json_text.dumps(rows)
 
 
 _AUTHORS = text(

@@ -56,7 +56,10 @@ def test_quick_benchmark_reports_every_figure_with_every_broadcast_delivered(tmp
     writes = podium["socket_writes"]
     assert writes["submissions"]["accepted"] == 50 * 2 and writes["submissions"]["refused"] == 0
     assert writes["votes"]["accepted"] == 100 * 4 and writes["votes"]["refused"] == 0
-    for kind in ("submissions", "votes"):
+    paced = writes["open_loop_submissions"]  # --quick: 1,000 a second offered for 1 s
+    assert paced["accepted"] == 1000 and paced["refused"] == 0
+    assert 0 < paced["offered_per_second"] <= 1100
+    for kind in ("submissions", "open_loop_submissions", "votes"):
         assert writes[kind]["per_second"] > 0
         assert 0 < writes[kind]["ack_ms"]["p50"] <= writes[kind]["ack_ms"]["p99"]
 
