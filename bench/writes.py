@@ -228,7 +228,9 @@ async def run_writes(
         before = _batching(s)
         figures |= await _timed("submissions", _closed_loop(submitters, seconds, submit))
         figures["submissions_per_batch"] = _per_batch(s, before)
+        before = _batching(s)
         figures |= await _timed(f"submissions_at_{int(rate)}", _open_loop(rate, seconds, submit))
+        figures[f"submissions_at_{int(rate)}_per_batch"] = _per_batch(s, before)
 
         staff = Actor(kind="staff", id=None, name="bench", role="moderator")
         targets = []
