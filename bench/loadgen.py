@@ -203,6 +203,30 @@ class Link(asyncio.Protocol):
             future.set_result(outcome)
 
 
+class Acks:
+    """The answers to a run of calls: each accepted one's latency, a sample of refusals."""
+
+    def __init__(self) -> None:
+        self.started_ns = time.monotonic_ns()
+        self.latencies_ms: list[float] = []
+        self.refusals: list[str] = []
+
+    def record(self, sent_ns: int, raw: bytes, acked_ns: int) -> None:
+        if OK in raw[:20]:
+            self.latencies_ms.append((acked_ns - sent_ns) / 1e6)
+        else:
+            self.refusals.append(raw[:200].decode(errors="replace"))
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "latencies_ms": self.latencies_ms,
+            "refused": len(self.refusals),
+            "refusals": self.refusals[:3],
+            "started_ns": self.started_ns,
+            "finished_ns": time.monotonic_ns(),
+        }
+
+
 class Swarm:
     """One process's connections to one namespace, and what they received."""
 
@@ -327,28 +351,16 @@ class Swarm:
         A template is JSON text; `{uid}` in it becomes a fresh hex id per call. Returns the
         ack latencies of accepted calls (ms) and a sample of refusals.
         """
-        latencies: list[float] = []
-        refused: list[str] = []
+        acks = Acks()
 
         async def one(link: Link) -> None:
             for template in templates:
                 payload = json.loads(template.replace("{uid}", uuid.uuid4().hex))
                 sent = time.monotonic_ns()
-                raw, acked = await link.call(name, payload)
-                if OK in raw[:20]:
-                    latencies.append((acked - sent) / 1e6)
-                else:
-                    refused.append(raw[:200].decode(errors="replace"))
+                acks.record(sent, *await link.call(name, payload))
 
-        started = time.monotonic_ns()
         await asyncio.gather(*(one(link) for link in self.live_links()[:links]))
-        return {
-            "latencies_ms": latencies,
-            "refused": len(refused),
-            "refusals": refused[:3],
-            "started_ns": started,
-            "finished_ns": time.monotonic_ns(),
-        }
+        return acks.figures()
 
     async def paced_calls(
         self, name: str, template: str, links: int, rate: float, seconds: float
@@ -356,20 +368,16 @@ class Swarm:
         """Open loop: send `rate` calls a second for `seconds`, dealt round-robin to the
         first `links` live links, never waiting for an ack before the next call (a link
         may have several in flight); then wait for every ack. Ack latencies as `calls`."""
-        latencies: list[float] = []
-        refused: list[str] = []
+        acks = Acks()
         chosen = self.live_links()[:links]
         total = int(rate * seconds)
         outstanding: list[asyncio.Future] = []
 
         def answered(future: asyncio.Future, sent: int, raw: bytes, acked: int) -> None:
-            if OK in raw[:20]:
-                latencies.append((acked - sent) / 1e6)
-            else:
-                refused.append(raw[:200].decode(errors="replace"))
+            acks.record(sent, raw, acked)
             future.set_result(None)
 
-        started = time.monotonic_ns()
+        started = acks.started_ns
         sent_count = 0
         while sent_count < total:
             due = min(total, int((time.monotonic_ns() - started) / 1e9 * rate) + 1)
@@ -384,14 +392,7 @@ class Swarm:
             await asyncio.sleep(0.002)
         offered_ns = time.monotonic_ns() - started
         await asyncio.wait_for(asyncio.gather(*outstanding), 30)
-        return {
-            "latencies_ms": latencies,
-            "refused": len(refused),
-            "refusals": refused[:3],
-            "started_ns": started,
-            "finished_ns": time.monotonic_ns(),
-            "offered_per_second": round(total / (offered_ns / 1e9), 1),
-        }
+        return acks.figures() | {"offered_per_second": round(total / (offered_ns / 1e9), 1)}
 
     async def come_back(
         self,

@@ -102,17 +102,7 @@ _INSERT_SUBMISSIONS = text(
     """
 )
 # The columns of a new question that `_INSERT_SUBMISSIONS` takes from each row.
-_QUESTION_FIELDS = (
-    "id",
-    "viewer_id",
-    "client_id",
-    "session_id",
-    "channel",
-    "author_name",
-    "text",
-    "state",
-    "flags",
-)
+_QUESTION_FIELDS = ("id", *sqlite_batches.QUESTION_FIELDS)
 
 
 def _is_postgresql(session: AsyncSession) -> bool:

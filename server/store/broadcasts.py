@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.store import sqlite_batches
+from server import json_text
 from server.store.models import BroadcastRow, EventRow
 
 STREAMS = ("public", "staff")
@@ -109,7 +109,7 @@ def _sqlite_streams(
         if entries and entries[-1]["seq"] != first + len(entries) - 1:
             raise ValueError(f"the {stream} entries are not numbered one after another")
         params[f"{stream}_first"] = first
-        params[stream] = sqlite_batches.encode_rows(entries)
+        params[stream] = json_text.dumps(entries)
     return params
 
 

@@ -31,11 +31,6 @@ QUESTIONS = QuestionRow.__table__
 _NOW = bindparam("now", type_=QUESTIONS.c.created_at.type)
 
 
-def encode_rows(rows: Any) -> str:
-    """A batch's rows as the one JSON text a statement here takes."""
-    return json_text.dumps(rows)
-
-
 _AUTHORS = text(
     """
     SELECT id, event_id, display_name, channel, blocked FROM viewers
@@ -58,7 +53,8 @@ _EXISTING = text(
 
 # The columns of a new question that `_INSERT_QUESTIONS` takes from each row, in order: each
 # row is an array, a shorter text to write and quicker for SQLite to read than an object.
-_QUESTION_FIELDS = (
+# (PostgreSQL's insert takes the same, with the id taken ahead: `batches`.)
+QUESTION_FIELDS = (
     "viewer_id",
     "client_id",
     "session_id",
@@ -99,13 +95,13 @@ _INSERT_AUDITS = text(
 
 async def authors(session: AsyncSession, viewer_ids: Collection[int]) -> dict[int, Row]:
     """Who may be asking: id, event_id, display_name, channel, blocked; by viewer id."""
-    result = await session.execute(_AUTHORS, {"ids": encode_rows(list(viewer_ids))})
+    result = await session.execute(_AUTHORS, {"ids": json_text.dumps(list(viewer_ids))})
     return {row.id: row for row in result.all()}
 
 
 async def existing(session: AsyncSession, keys: Collection[tuple[int, str]]) -> list[Row]:
     """Questions already stored under any of these (viewer id, client id) pairs."""
-    return list((await session.execute(_EXISTING, {"keys": encode_rows(list(keys))})).all())
+    return list((await session.execute(_EXISTING, {"keys": json_text.dumps(list(keys))})).all())
 
 
 async def insert_questions(
@@ -115,7 +111,7 @@ async def insert_questions(
     1, made `now`); each one's id, by its (viewer id, client id)."""
     if not questions:
         return {}
-    rows = encode_rows([[q[field] for field in _QUESTION_FIELDS] for q in questions])
+    rows = json_text.dumps([[q[field] for field in QUESTION_FIELDS] for q in questions])
     result = await session.execute(
         _INSERT_QUESTIONS, {"event_id": event_id, "now": now, "rows": rows}
     )
@@ -128,7 +124,7 @@ async def insert_audits(
     """Append audit rows (question_id, actor_kind, actor_id, actor_name, action; no reason,
     no details, made `now`)."""
     if audits:
-        rows = encode_rows([[audit[field] for field in _AUDIT_FIELDS] for audit in audits])
+        rows = json_text.dumps([[audit[field] for field in _AUDIT_FIELDS] for audit in audits])
         await session.execute(_INSERT_AUDITS, {"event_id": event_id, "now": now, "rows": rows})
 
 
@@ -177,28 +173,28 @@ _BUMP_VOTES = text(
 
 
 async def vote_targets(session: AsyncSession, question_ids: Collection[int]) -> dict[int, Row]:
-    result = await session.execute(_VOTE_TARGETS, {"ids": encode_rows(list(question_ids))})
+    result = await session.execute(_VOTE_TARGETS, {"ids": json_text.dumps(list(question_ids))})
     return {row.id: row for row in result.all()}
 
 
 async def vote_counts(session: AsyncSession, question_ids: Collection[int]) -> dict[int, int]:
-    result = await session.execute(_VOTE_COUNTS, {"ids": encode_rows(list(question_ids))})
+    result = await session.execute(_VOTE_COUNTS, {"ids": json_text.dumps(list(question_ids))})
     return dict(result.all())
 
 
 async def add_votes(
     session: AsyncSession, pairs: Collection[tuple[int, int]], now: datetime
 ) -> set[tuple[int, int]]:
-    result = await session.execute(_ADD_VOTES, {"pairs": encode_rows(list(pairs)), "now": now})
+    result = await session.execute(_ADD_VOTES, {"pairs": json_text.dumps(list(pairs)), "now": now})
     return {tuple(row) for row in result.all()}
 
 
 async def remove_votes(
     session: AsyncSession, pairs: Collection[tuple[int, int]]
 ) -> set[tuple[int, int]]:
-    result = await session.execute(_REMOVE_VOTES, {"pairs": encode_rows(list(pairs))})
+    result = await session.execute(_REMOVE_VOTES, {"pairs": json_text.dumps(list(pairs))})
     return {tuple(row) for row in result.all()}
 
 
 async def bump_votes(session: AsyncSession, changes: list[tuple[int, int]]) -> None:
-    await session.execute(_BUMP_VOTES, {"deltas": encode_rows(changes)})
+    await session.execute(_BUMP_VOTES, {"deltas": json_text.dumps(changes)})
