@@ -108,6 +108,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=5000,
         help="submissions a second offered in the open-loop Socket.IO phase",
     )
+    parser.add_argument(
+        "--open-loop-seconds",
+        type=float,
+        default=2,
+        help="how long the open-loop Socket.IO phase offers submissions",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     args.viewer_counts = sorted({int(n) for n in args.viewers.split(",")})
@@ -247,7 +253,7 @@ async def measure_podium(
                 min(voters, connected),
                 question_ids[:votes],
                 rate=1000 if args.quick else args.open_loop_rate,
-                seconds=1 if args.quick else 2,
+                seconds=1 if args.quick else args.open_loop_seconds,
             )
     except Exception as error:
         raise RuntimeError(

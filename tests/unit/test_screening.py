@@ -124,6 +124,19 @@ def test_fast_profanity_check_answers_as_better_profanity_does_for_its_whole_wor
     assert differing == []
 
 
+def test_every_beginning_of_a_listed_word_is_known_to_continue():
+    """The check stops joining runs once no listed word can begin with the join so far: a
+    beginning it wrongly took for a dead end would hide a flagged word."""
+    words = screening._profanity().words
+    listed = [str(word) for word in stock_profanity().CENSOR_WORDSET]
+    spellings = listed + [word.translate(LOOK_ALIKES) for word in listed]
+    beginnings = [word[:end] for word in spellings for end in range(1, len(word))]
+
+    assert len(beginnings) > 5000
+    assert [start for start in beginnings if not words.continues(start)] == []
+    assert not any(map(words.continues, ["willth", "howw", "publish", "x" * 30]))
+
+
 @pytest.mark.parametrize(
     "text",
     [
