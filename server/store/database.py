@@ -42,6 +42,8 @@ from server.store.write_queue import QueuedWrites
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 256
+# How long a SQLite connection waits for another's lock (a command run beside the server).
+BUSY_TIMEOUT_MS = 5000
 
 
 class UnitOfWork:
@@ -71,8 +73,10 @@ class WriteStats:
 @dataclass
 class _Batch:
     session: AsyncSession
-    done: asyncio.Future
     units: list[UnitOfWork] = field(default_factory=list)
+    # One future per unit, settled by the commit: a writer cancelled while it waits cancels
+    # only its own (a shared future would need a shield: one more turn of the loop each).
+    waiting: list[asyncio.Future] = field(default_factory=list)
     entered: int = 0
     broken: BaseException | None = None  # the transaction itself failed: nothing commits
 
@@ -182,9 +186,11 @@ class Database(QueuedWrites):
             # objects this writer still reads after the commit.
             session.expunge_all()
             batch.units.append(work)
+            settled = asyncio.get_running_loop().create_future()
+            batch.waiting.append(settled)
         finally:
             self._end_turn(lane)
-        await asyncio.shield(batch.done)
+        await settled
 
     async def _take_turn(self, lane: _Lane) -> None:
         if not lane.held and not lane.waiters:
@@ -202,9 +208,7 @@ class Database(QueuedWrites):
             raise
 
     def _open_batch(self) -> _Batch:
-        return _Batch(
-            session=self._write_sessions(), done=asyncio.get_running_loop().create_future()
-        )
+        return _Batch(session=self._write_sessions())
 
     async def _undo(self, batch: _Batch, savepoint: Any) -> None:
         try:
@@ -241,9 +245,9 @@ class Database(QueuedWrites):
         except BaseException as error:
             log.warning("a batch of %d writes failed to commit: %r", len(batch.units), error)
             await _quietly(batch.session.rollback())
-            if batch.units:
-                batch.done.set_exception(error)
-                batch.done.exception()  # seen here: each writer raises it for itself
+            for settled in batch.waiting:
+                if not settled.done():
+                    settled.set_exception(error)
         else:
             if batch.units:
                 self.stats.batches += 1
@@ -255,7 +259,9 @@ class Database(QueuedWrites):
                         callback()
                     except Exception:  # the write is durable; one bad callback stops no other
                         log.exception("an after-commit callback failed")
-            batch.done.set_result(None)
+            for settled in batch.waiting:
+                if not settled.done():
+                    settled.set_result(None)
         finally:
             await _quietly(batch.session.close())
             self._end_turn(lane)
@@ -288,7 +294,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -300,18 +306,32 @@ class _InlineSqliteConnection(aiosqlite.Connection):
     """aiosqlite, except that statements run at once on the event loop's thread.
 
     A statement on a local SQLite file takes microseconds; handing each one to aiosqlite's
-    thread and back costs far more than that. Only what may wait runs on the thread:
-    BEGIN IMMEDIATE (it waits for another process's write lock, if any) and COMMIT (it
-    syncs to disk). The writer's transactions hold the write lock from their BEGIN, so no
-    statement run inline can wait for a lock.
+    thread and back costs far more than that (on a busy loop, a millisecond or more: the
+    thread waits for the GIL, the answer for the loop's next turn). Only what may wait runs
+    on the thread: COMMIT (it syncs to disk), and BEGIN IMMEDIATE when another process holds
+    the write lock (tried first at once, without waiting). The writer's transactions hold
+    the write lock from their BEGIN, so no statement run inline can wait for a lock.
     """
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if args and isinstance(args[0], str) and args[0].startswith("BEGIN"):
-            return await super()._execute(fn, *args, **kwargs)
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        if args and isinstance(args[0], str) and args[0].startswith("BEGIN"):
+            try:
+                return self._begin_unless_locked(fn, *args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+            return await super()._execute(fn, *args, **kwargs)  # waits for the lock
         return fn(*args, **kwargs)
+
+    def _begin_unless_locked(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """BEGIN at once, or SQLITE_BUSY at once when another connection holds the lock."""
+        self._conn.execute("PRAGMA busy_timeout=0")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     async def commit(self) -> None:
         await super()._execute(self._conn.commit)

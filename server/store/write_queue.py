@@ -69,6 +69,10 @@ class QueuedWrites:
         try:
             while queue:
                 await self._store_queued(key, queue)
+                # Let the callers just answered send their answers (and the publisher its
+                # pushes) before the next batch, which may run for milliseconds without
+                # yielding: on SQLite its statements run inline.
+                await asyncio.sleep(0)
         finally:
             del self._drains[key]
             if queue:  # cancelled (the app is closing): nobody will store these

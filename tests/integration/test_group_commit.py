@@ -4,9 +4,10 @@ in a savepoint, and each is acknowledged only once its batch has committed."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from server.store.database import Database
 from server.store.models import ViewerRow
@@ -176,6 +177,69 @@ async def test_a_writer_cancelled_while_queued_leaves_the_others_to_commit(db: D
     assert isinstance(results[2], asyncio.CancelledError)
     assert await _viewer_count(db, event.id) == 3  # first, V0, V2
     await asyncio.wait_for(writer(9), timeout=5)  # and the lane is free again
+
+
+async def test_a_writer_cancelled_while_its_batch_commits_leaves_the_others_acknowledged(
+    db: Database,
+):
+    event = await _event(db)
+    gates = {name: asyncio.Event() for name in ("before", "after")}
+    returned: list[str] = []
+
+    async def writer(name: str) -> None:
+        async with db.write(event.id) as work:
+            await factories.viewer(work.session, event, display_name=name)
+            if name in gates:
+                await gates[name].wait()
+        returned.append(name)
+
+    before = asyncio.create_task(writer("before"))  # holds the batch open
+    await asyncio.sleep(0.05)
+    cancelled = asyncio.create_task(writer("cancelled"))
+    after = asyncio.create_task(writer("after"))
+    await asyncio.sleep(0.05)
+    gates["before"].set()  # "cancelled" writes, then waits for the batch; "after" holds it
+    await asyncio.sleep(0.05)
+    assert returned == [] and not cancelled.done()
+    cancelled.cancel()
+    await asyncio.sleep(0.05)
+    gates["after"].set()
+    await asyncio.wait_for(asyncio.gather(before, after), timeout=5)
+
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert sorted(returned) == ["after", "before"]
+    # The cancelled writer's row was in the batch, which committed for the others.
+    assert await _viewer_names(db, event.id) == ["after", "before", "cancelled"]
+
+
+async def test_a_writer_waits_for_another_connections_write_lock_without_stalling_the_loop(
+    db: Database,
+):
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    event = await _event(db)
+    other = sqlite3.connect(make_url(db.url).database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a command run beside the server, holding the lock
+    try:
+
+        async def writer() -> None:
+            async with db.write(event.id) as work:
+                await factories.viewer(work.session, event, display_name="after the lock")
+
+        writing = asyncio.create_task(writer())
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not writing.done()  # waiting for the lock, on aiosqlite's thread
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await asyncio.wait_for(writing, timeout=5)
+
+    assert ticks == 20
+    assert await _viewer_names(db, event.id) == ["after the lock"]
 
 
 @pytest.mark.parametrize("writers", [60])
