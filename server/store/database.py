@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from server.store.checkpoints import WalCheckpoints
 from server.store.write_queue import QueuedWrites
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class _Lane:
 
 
 class Database(QueuedWrites):
+    checkpoints: WalCheckpoints | None = None  # SQLite's, run beside the writer
+
     def __init__(self, url: str, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -115,6 +118,10 @@ class Database(QueuedWrites):
             for engine, begin in ((self.engine, "BEGIN"), (self.write_engine, "BEGIN IMMEDIATE")):
                 event.listen(engine.sync_engine, "connect", _sqlite_connect)
                 event.listen(engine.sync_engine, "begin", partial(_sqlite_begin, begin))
+            path = make_url(url).database
+            if path and path != ":memory:":
+                self.checkpoints = WalCheckpoints(path)
+                event.listen(self.write_engine.sync_engine, "connect", _no_checkpoints_in_commits)
         else:
             self.engine = self.write_engine = create_async_engine(
                 url, pool_pre_ping=True, pool_size=10, max_overflow=20
@@ -262,6 +269,8 @@ class Database(QueuedWrites):
             for settled in batch.waiting:
                 if not settled.done():
                     settled.set_result(None)
+            if self.checkpoints is not None and batch.units:
+                self.checkpoints.nudge()
         finally:
             await _quietly(batch.session.close())
             self._end_turn(lane)
@@ -274,6 +283,8 @@ class Database(QueuedWrites):
         await self._wait_for_queued_writes()
         if self._commits:
             await asyncio.gather(*self._commits, return_exceptions=True)
+        if self.checkpoints is not None:
+            await self.checkpoints.close()
         for engine in self.engines:
             await engine.dispose()
 
@@ -295,6 +306,13 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _no_checkpoints_in_commits(dbapi_connection: Any, _record: Any) -> None:
+    # The writer's commits leave checkpoints to `WalCheckpoints` (server/store/checkpoints.py).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 

@@ -1,0 +1,101 @@
+"""SQLite's WAL checkpoints, run beside the writer rather than inside its commits.
+
+By default the connection whose commit takes the WAL past 1,000 pages copies the WAL back
+into the database file and syncs it, in that commit: every few thousand questions, one
+batch's commit takes several times as long, and every question queued behind it waits.
+Here the writer never checkpoints; after its commits, a checkpoint runs on a connection of
+its own on a worker thread, at most one at a time and a few times a second. A PASSIVE
+checkpoint waits for nobody and nobody waits for it, so the writer goes on meanwhile.
+
+Under a load that never pauses, passive checkpoints copy the WAL but cannot restart it (a
+WAL restarts when a write begins with every frame copied back), so it would grow. Once it
+passes `restart_frames`, a RESTART checkpoint runs instead: it waits for the writer's
+current transaction, and the next write starts the WAL from its beginning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+
+log = logging.getLogger(__name__)
+
+# The least time between two checkpoints: each syncs the database file.
+INTERVAL_S = 0.25
+# A WAL this long (4 KB pages: about 80 MB) is restarted even under load.
+RESTART_FRAMES = 20_000
+# How long a RESTART checkpoint waits for the writer's transaction before trying later.
+RESTART_WAIT_MS = 2_000
+
+
+class WalCheckpoints:
+    """Checkpoints of one SQLite database file, nudged after each commit."""
+
+    def __init__(self, path: str, restart_frames: int = RESTART_FRAMES) -> None:
+        self.path = path
+        self.restart_frames = restart_frames
+        self.runs = 0  # checkpoints run (for tests and benchmarks)
+        self.restarts = 0
+        self._connection: sqlite3.Connection | None = None
+        self._running: asyncio.Task | None = None
+        self._in_thread = False  # the task under way is checkpointing (not waiting to)
+        self._last_started = float("-inf")
+        self._wal_frames = 0  # as the last checkpoint found it
+
+    def nudge(self) -> None:
+        """A commit has added to the WAL: checkpoint soon, unless one is under way."""
+        if self._running is not None:
+            return
+        wait = self._last_started + INTERVAL_S - time.monotonic()
+        self._running = asyncio.get_running_loop().create_task(self._run(max(0.0, wait)))
+
+    async def _run(self, wait: float) -> None:
+        try:
+            if wait:
+                await asyncio.sleep(wait)
+            self._last_started = time.monotonic()
+            restart = self._wal_frames >= self.restart_frames
+            self._in_thread = True
+            self._wal_frames = await asyncio.to_thread(self._checkpoint, restart)
+        except Exception:  # the next commit tries again; the writer never depended on it
+            log.warning("a WAL checkpoint failed", exc_info=True)
+        finally:
+            self._running = None
+            self._in_thread = False
+
+    def _checkpoint(self, restart: bool) -> int:
+        """One checkpoint, on this object's own connection; the WAL's frames it found."""
+        if self._connection is None:
+            self._connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False
+            )
+        mode = "PASSIVE"
+        if restart:
+            mode = "RESTART"
+            self._connection.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+        try:
+            _busy, frames, _copied = self._connection.execute(
+                f"PRAGMA wal_checkpoint({mode})"
+            ).fetchone()
+        finally:
+            if restart:
+                self._connection.execute("PRAGMA busy_timeout=0")
+        self.runs += 1
+        self.restarts += int(restart)
+        return frames
+
+    async def close(self) -> None:
+        """Let a checkpoint under way finish (one waiting to start does not), then close the
+        connection: the last connection to close checkpoints what is left."""
+        running = self._running
+        if running is not None:
+            if not self._in_thread:
+                running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        if self._connection is not None:
+            await asyncio.to_thread(self._connection.close)
+            self._connection = None
