@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import json_text
+from server.store import sqlite_batches
 from server.store.models import BroadcastRow, EventRow
 
 STREAMS = ("public", "staff")
@@ -69,48 +70,39 @@ async def store_numbered(
     now: datetime,
 ) -> None:
     """Store numbered entries (from `number`: each stream's numbered one after another) in
-    the log, every stream in one statement (an executemany on PostgreSQL)."""
-    if session.bind.dialect.name == "sqlite":
-        if any(numbered.values()):
-            await session.execute(_STORE_NUMBERED_SQLITE, _sqlite_streams(event_id, numbered, now))
+    the log, every stream in one executemany."""
+    rows = [(stream, e["seq"], e) for stream, entries in numbered.items() for e in entries]
+    if not rows:
         return
-    rows = [
-        {"event_id": event_id, "stream": stream, "seq": e["seq"], "payload": e, "created_at": now}
-        for stream, entries in numbered.items()
-        for e in entries
-    ]
-    if rows:
-        await session.execute(insert(BroadcastRow.__table__), rows)
+    if session.bind.dialect.name == "sqlite":
+        await _store_numbered_sqlite(session, event_id, rows, now)
+        return
+    await session.execute(
+        insert(BroadcastRow.__table__),
+        [
+            {"event_id": event_id, "stream": s, "seq": seq, "payload": e, "created_at": now}
+            for s, seq, e in rows
+        ],
+    )
 
 
-# Each stream's entries are one JSON array (see `sqlite_batches`): the payload column gets
-# each entry's JSON text as it is (its `seq` the first key), and its `seq` is the stream's
-# first plus the entry's place in the array (cheaper for SQLite than reading the entry's).
-_STORE_NUMBERED_SQLITE = text(
-    """
-    INSERT INTO broadcasts (event_id, stream, seq, payload, created_at)
-    SELECT :event_id, 'public', :public_first + key, value, :now FROM json_each(:public)
-    UNION ALL
-    SELECT :event_id, 'staff', :staff_first + key, value, :now FROM json_each(:staff)
-    """
-).bindparams(bindparam("now", type_=BroadcastRow.__table__.c.created_at.type))
+_INSERT_SQLITE = """
+    INSERT INTO broadcasts (event_id, stream, seq, payload, created_at) VALUES (?, ?, ?, ?, ?)
+"""
 
 
-def _sqlite_streams(
-    event_id: int, numbered: dict[str, list[dict[str, Any]]], now: datetime
-) -> dict[str, Any]:
-    """`_STORE_NUMBERED_SQLITE`'s parameters: each stream's entries and its first number."""
-    if not set(numbered) <= set(STREAMS):
-        raise ValueError(f"no such streams: {sorted(set(numbered) - set(STREAMS))}")
-    params: dict[str, Any] = {"event_id": event_id, "now": now}
-    for stream in STREAMS:
-        entries = numbered.get(stream, [])
-        first = entries[0]["seq"] if entries else 0
-        if entries and entries[-1]["seq"] != first + len(entries) - 1:
-            raise ValueError(f"the {stream} entries are not numbered one after another")
-        params[f"{stream}_first"] = first
-        params[stream] = json_text.dumps(entries)
-    return params
+async def _store_numbered_sqlite(
+    session: AsyncSession, event_id: int, rows: list[tuple[str, int, dict]], now: datetime
+) -> None:
+    """Straight to the writer's sqlite3 connection, as `sqlite_batches` inserts questions:
+    each payload its compact JSON text, `seq` first."""
+    if unknown := {stream for stream, _seq, _entry in rows} - set(STREAMS):
+        raise ValueError(f"no such streams: {sorted(unknown)}")
+    connection = await sqlite_batches.writer_connection(session)
+    at = sqlite_batches.stored_time(session, now)
+    values = [(event_id, s, seq, json_text.dumps(e), at) for s, seq, e in rows]
+    with sqlite_batches.sqlalchemy_errors(_INSERT_SQLITE):
+        connection.executemany(_INSERT_SQLITE, values)
 
 
 async def hold_sequence(session: AsyncSession, event_id: int) -> None:

@@ -320,7 +320,7 @@ def _sqlite_begin(statement: str, connection: Any) -> None:
     connection.exec_driver_sql(statement)
 
 
-class _InlineSqliteConnection(aiosqlite.Connection):
+class InlineSqliteConnection(aiosqlite.Connection):
     """aiosqlite, except that statements run at once on the event loop's thread.
 
     A statement on a local SQLite file takes microseconds; handing each one to aiosqlite's
@@ -358,8 +358,8 @@ class _InlineSqliteConnection(aiosqlite.Connection):
 def _inline_sqlite_creator(url: str) -> Callable[[], Any]:
     path = make_url(url).database
 
-    def connect() -> _InlineSqliteConnection:
-        connection = _InlineSqliteConnection(
+    def connect() -> InlineSqliteConnection:
+        connection = InlineSqliteConnection(
             partial(sqlite3.connect, path, check_same_thread=False), iter_chunk_size=64
         )
         connection._thread.daemon = True

@@ -154,55 +154,82 @@ async def test_on_postgresql_a_batch_of_any_size_is_the_same_two_statements(podi
 async def test_on_sqlite_batches_of_any_size_run_the_same_statements(
     database_url: str, tmp_path: Path
 ):
-    """Each statement of a batch of submissions (authors, earlier questions, the insert,
-    numbering, audit rows, broadcasts) or of votes has one text whatever the batch's size:
-    its rows travel as one JSON parameter, never as an executemany or a longer text."""
+    """What SQLAlchemy runs for a batch of submissions (BEGIN, authors, earlier questions,
+    numbering) or of votes has one text whatever the batch's size, its rows as one JSON
+    parameter, never an executemany; the new rows (questions, audit rows, broadcasts) go to
+    sqlite3 as one prepared statement per table, run once per row in C."""
     if not database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL's batch is two statements: see the test above")
     # No vote tally flush (a write of its own) among the statements recorded.
     quiet_tally = {"vote_broadcast_interval_ms": 5000}
     async with podium_with(database_url, tmp_path, **QUIET, **LIMITS, **quiet_tally) as podium:
-        asked, voted, counts = await _batch_statements(podium.services)
+        asked, voted, inserted, counts = await _batch_statements(podium.services)
 
     for small, large in (asked, voted):
         assert small == large
         assert not any(many for _statement, many in small), small
-    assert len(asked[0]) == 7, asked[0]  # BEGIN, 2 reads, questions, numbering, audit, log
+    assert len(asked[0]) == 4, asked[0]  # BEGIN, 2 reads, numbering
+    # Straight to sqlite3: a question, its audit row and its staff log entry each, for each
+    # question of the batch (3, then 40), and nothing more.
+    assert inserted == [
+        {"questions": size, "audit_log": size, "broadcasts": size} for size in (3, 40)
+    ]
     assert counts == (44, 40)
 
 
-async def _batch_statements(s: Services) -> tuple[list, list, tuple[int, int]]:
-    """The statements of a batch of 3 and of 40 submissions, then of votes (each statement
-    and whether it was an executemany); how many questions and votes there are then."""
+async def _batch_statements(s: Services) -> tuple[list, list, list, tuple[int, int]]:
+    """The statements SQLAlchemy runs for a batch of 3 and of 40 submissions, then of votes
+    (each statement and whether it was an executemany); for each batch of submissions, the
+    rows inserted straight through sqlite3, by table; how many questions and votes there
+    are then."""
     event = await catalog.event_by_slug(s, EVENT)
     author, *others = await viewers(s, event, 41)
     question = await approved_question(s, author, event)
     statements: list[tuple[str, bool]] = []
+    raw: list[str] = []
 
     def record(_conn, _cursor, statement, _params, _context, many) -> None:
         statements.append((statement, many))
 
+    def trace(connection, *_args) -> None:
+        connection.driver_connection._conn.set_trace_callback(raw.append)
+
+    def untrace(connection, *_args) -> None:
+        connection.driver_connection._conn.set_trace_callback(None)
+
     async def recorded(calls) -> list[tuple[str, bool]]:
         statements.clear()
+        raw.clear()
         results = await outcomes(*calls)
         assert all(isinstance(r, dict) for r in results), results
         return list(statements)
 
+    def inserts() -> dict[str, int]:
+        tables = [sql.split("INSERT INTO ", 1)[1].split()[0] for sql in raw if "INSERT INTO" in sql]
+        return {table: tables.count(table) for table in sorted(set(tables))}
+
     engine = s.db.write_engine.sync_engine
     sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+    sqlalchemy_event.listen(engine.pool, "checkout", trace)
+    sqlalchemy_event.listen(engine.pool, "checkin", untrace)
     try:
-        asked = [await recorded(ask(s, a, event) for a in others[:size]) for size in (3, 40)]
+        asked, inserted = [], []
+        for size in (3, 40):
+            asked.append(await recorded(ask(s, a, event) for a in others[:size]))
+            inserted.append(inserts())
         voted = [
             await recorded(asking.vote(s, a, event, question, True) for a in others[:size])
             for size in (3, 40)
         ]
     finally:
         sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+        sqlalchemy_event.remove(engine.pool, "checkout", trace)
+        sqlalchemy_event.remove(engine.pool, "checkin", untrace)
     counts = (
         await count(s.db, QuestionRow, QuestionRow.event_id == event.id),
         await count(s.db, VoteRow, VoteRow.question_id == question),
     )
-    return asked, voted, counts
+    return asked, voted, inserted, counts
 
 
 async def test_a_batch_stores_what_the_orm_would_and_logs_the_views_of_what_it_stored(
