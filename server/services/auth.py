@@ -24,8 +24,11 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-# Checked against when the username is unknown, so both failures take as long.
-_DUMMY_HASH = PasswordHasher().hash("podium-timing-equaliser")
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Checked against when the username is unknown, so both failures take as long. Made
+    on first use, on a worker thread (a tenth of a second at import, at every start)."""
+    return _hasher().hash("podium-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -67,7 +70,7 @@ async def login(
     async with s.db.read() as session:
         user = await accounts.staff_by_username(session, username)
     # argon2 is deliberately slow: keep it off the event loop and outside any write lock.
-    stored_hash = user.password_hash if user else _DUMMY_HASH
+    stored_hash = user.password_hash if user else None
     if not await asyncio.to_thread(_password_matches, stored_hash, password):
         raise NotAuthenticated("wrong username or password")
     if user is None or not user.active:
@@ -102,9 +105,11 @@ def staff_actor(user: StaffUserRow) -> Actor:
     return Actor(kind="staff", id=user.id, name=user.display_name, role=user.role)
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
+def _password_matches(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches the hash (None: an unknown user's, which matches nothing,
+    checked against a hash all the same)."""
     try:
-        return _hasher().verify(password_hash, password)
+        return _hasher().verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
