@@ -88,7 +88,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await migrate.upgrade(settings.effective_database_url)
     db = Database(settings.effective_database_url, max_batch=settings.write_batch_max)
     publisher = SocketPublisher(app[SOCKETS])
-    tally = VoteTally(db, publisher, settings.vote_broadcast_interval_ms / 1000)
+    tally = VoteTally(
+        db,
+        publisher,
+        settings.vote_broadcast_interval_ms / 1000,
+        audience=lambda: len(app[SOCKETS].eio.sockets),
+    )
     # Stream checks fetch playlists from outside; keep them short and unauthenticated.
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     services = Services(settings=settings, db=db, publisher=publisher, tally=tally, http=http)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 from server.services.context import Publisher
 from server.store import broadcasts
@@ -14,13 +15,28 @@ from server.store.database import Database
 log = logging.getLogger(__name__)
 
 
-class VoteTally:
-    """Remembers which questions got votes, and pushes their counts every interval."""
+# Each push of vote counts is a delivery to every viewer watching. Past this many deliveries
+# a second at the configured interval, pushes come less often (every second at 10,000
+# viewers, every half second at 5,000), so that they take a small, fixed share of the
+# server however large the audience (about a tenth of a core at 10 µs a delivery).
+VOTE_DELIVERIES_PER_SECOND = 10_000
 
-    def __init__(self, db: Database, publisher: Publisher, interval_seconds: float) -> None:
+
+class VoteTally:
+    """Remembers which questions got votes, and pushes their counts every interval (longer
+    for a large audience: see VOTE_DELIVERIES_PER_SECOND)."""
+
+    def __init__(
+        self,
+        db: Database,
+        publisher: Publisher,
+        interval_seconds: float,
+        audience: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.db = db
         self.publisher = publisher
         self.interval = interval_seconds
+        self.audience = audience  # clients connected to this process
         self._dirty: dict[int, set[int]] = defaultdict(set)
         # One flush at a time: a flush returns only once every mark made before it was
         # counted and published, even those that an earlier flush, still running, had taken.
@@ -67,9 +83,13 @@ class VoteTally:
 
             work.after_commit(publish)
 
+    def pause(self) -> float:
+        """Seconds until the next push."""
+        return max(self.interval, self.audience() / VOTE_DELIVERIES_PER_SECOND)
+
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(self.pause())
             try:
                 await self.flush()
             except Exception:  # a failed flush must not stop later ones

@@ -332,3 +332,18 @@ async def test_shutdown_with_no_clients_connected_completes(database_url, tmp_pa
     assert runner.app[SOCKETS].eio.sockets == {}
 
     await runner.cleanup()
+
+
+async def test_the_vote_tally_paces_itself_by_the_clients_connected_to_its_process(podium):
+    tally = podium.services.tally
+    alone = tally.audience()
+    viewers = [await podium.viewer(f"Counted {n}") for n in range(3)]
+    live = [await podium.live_viewer(viewer) for viewer in viewers]
+    assert tally.audience() == alone + 3
+    for client in live:
+        await client.close()
+    for _ in range(100):
+        if tally.audience() == alone:
+            break
+        await asyncio.sleep(0.05)
+    assert tally.audience() == alone
