@@ -39,6 +39,7 @@ from bench.podium import PodiumUnderTest, fresh_postgres
 from bench.report import print_report
 from bench.servers import (
     PROJECT_ROOT,
+    ServerProcess,
     batch_scheduling,
     core_split,
     free_port,
@@ -55,6 +56,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--viewers", default="5000,10000", help="viewer counts, e.g. 5000,10000")
     parser.add_argument("--broadcasts", type=int, default=40, help="broadcasts per viewer count")
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=16,
+        help="broadcasts to each newly connected set of viewers before the timed ones, timed "
+        "apart: over loopback the first 16 segments of a fresh connection are each "
+        "acknowledged at once (TCP quick ACKs), and those ACKs are handled inside the "
+        "server's send loop",
+    )
     parser.add_argument("--quick", action="store_true", help="500 viewers, 8 broadcasts")
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
     parser.add_argument(
@@ -120,7 +130,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.database == "postgresql" and not args.postgres_url:
         parser.error("--database postgresql needs --postgres-url")
     if args.quick:
-        args.viewer_counts, args.broadcasts = [500], 8
+        args.viewer_counts, args.broadcasts, args.warm_up = [500], 8, 2
     return args
 
 
@@ -196,9 +206,8 @@ async def measure_podium(
         await podium.mint_viewers(most + 1)  # the first is the asker, never connected
         out["tokens_per_second"] = round((most + 1) / (time.monotonic() - started), 1)
         asker, viewer_auths = podium.tokens[0], podium.viewer_auths()[1:]
-        question_ids = await podium.submit_questions(
-            asker, args.broadcasts * len(args.viewer_counts) + 1
-        )
+        per_stage = args.warm_up + args.broadcasts
+        question_ids = await podium.submit_questions(asker, per_stage * len(args.viewer_counts) + 1)
         await driver.start()
         pin([p.pid for p in driver.processes], cores and cores[1])
         if not args.loadgen_preempts:
@@ -220,13 +229,11 @@ async def measure_podium(
             )
             out["stages"].append(stage)
             connected = count
-            progress(f"{args.broadcasts} broadcasts to {count:,} viewers")
-            batch = question_ids[index * args.broadcasts : (index + 1) * args.broadcasts]
+            progress(f"{args.warm_up} + {args.broadcasts} broadcasts to {count:,} viewers")
+            batch = question_ids[index * per_stage : (index + 1) * per_stage]
             trigger = phases.approvals(moderator, batch, stage["seq"])
-            stage["broadcast"] = await phases.broadcasts(
-                driver, podium.server, trigger, args.broadcasts
-            )
-        seq = stage["seq"] + args.broadcasts
+            await _broadcasts(args, driver, podium.server, trigger, stage)
+        seq = stage["seq"] + per_stage
         if not args.skip_restart:
             progress(f"restart with {connected:,} viewers")
             moderator.close()
@@ -298,13 +305,26 @@ async def run_stock(args: argparse.Namespace, workdir: Path, progress: Progress)
                 driver, server, auths, args.concurrency, baseline, count
             )
             connected = count
-            stage["broadcast"] = await phases.broadcasts(driver, server, trigger, args.broadcasts)
+            await _broadcasts(args, driver, server, trigger, stage)
             out["stages"].append(stage)
         trigger_link.close()  # an open websocket would hold aiohttp's graceful shutdown up
     finally:
         await driver.stop()
         await server.stop()
     return out
+
+
+async def _broadcasts(
+    args: argparse.Namespace,
+    driver: Driver,
+    server: ServerProcess,
+    trigger: phases.Trigger,
+    stage: dict[str, Any],
+) -> None:
+    """The warm-up broadcasts to a newly connected set of viewers, then the timed ones."""
+    if args.warm_up:
+        stage["first_broadcasts"] = await phases.broadcasts(driver, server, trigger, args.warm_up)
+    stage["broadcast"] = await phases.broadcasts(driver, server, trigger, args.broadcasts)
 
 
 async def run_service_writes(args: argparse.Namespace, _workdir: Path, progress: Progress) -> list:

@@ -90,6 +90,16 @@ def print_report(results: dict[str, Any]) -> None:
                 b["cpu_us_per_delivery"] <= 10,
             )
         )
+        if first := stage.get("first_broadcasts"):
+            print(
+                _row(
+                    f"first {first['broadcasts']} p50/p99 ms; us/delivery",
+                    f"{first['last_viewer_ms'].get('p50', 0):.1f} / "
+                    f"{first['last_viewer_ms'].get('p99', 0):.1f}; "
+                    f"{first['cpu_us_per_delivery']:.2f}",
+                    "fresh connections",
+                )
+            )
         print(
             _row(
                 "every viewer got every broadcast",

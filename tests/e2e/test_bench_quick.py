@@ -15,6 +15,7 @@ from server.settings import PROJECT_ROOT
 
 VIEWERS = 500
 BROADCASTS = 8
+WARM_UP = 2  # broadcasts to fresh connections before the timed ones, timed apart
 
 
 def _complete(stage: dict) -> None:
@@ -22,14 +23,15 @@ def _complete(stage: dict) -> None:
     assert stage["connect_failed"] == 0 and stage["sync_refused"] == []
     assert stage["connects_per_second"] > 0
     assert stage["kb_per_viewer"] > 0
-    broadcast = stage["broadcast"]
-    assert broadcast["complete"] == broadcast["broadcasts"] == BROADCASTS
-    assert broadcast["deliveries"] == broadcast["expected_deliveries"] == VIEWERS * BROADCASTS
-    assert broadcast["every_viewer_got_every_broadcast"]
-    first, last = broadcast["first_viewer_ms"], broadcast["last_viewer_ms"]
-    assert last["n"] == BROADCASTS
-    assert 0 < first["p50"] <= last["p50"] <= last["p99"] <= last["max"]
-    assert broadcast["cpu_us_per_delivery"] > 0
+    for key, count in (("first_broadcasts", WARM_UP), ("broadcast", BROADCASTS)):
+        broadcast = stage[key]
+        assert broadcast["complete"] == broadcast["broadcasts"] == count
+        assert broadcast["deliveries"] == broadcast["expected_deliveries"] == VIEWERS * count
+        assert broadcast["every_viewer_got_every_broadcast"]
+        first, last = broadcast["first_viewer_ms"], broadcast["last_viewer_ms"]
+        assert last["n"] == count
+        assert 0 < first["p50"] <= last["p50"] <= last["p99"] <= last["max"]
+        assert broadcast["cpu_us_per_delivery"] > 0
 
 
 def test_quick_benchmark_reports_every_figure_with_every_broadcast_delivered(tmp_path: Path):
