@@ -326,8 +326,9 @@ class InlineSqliteConnection(aiosqlite.Connection):
     A statement on a local SQLite file takes microseconds; handing each one to aiosqlite's
     thread and back costs far more than that (on a busy loop, a millisecond or more: the
     thread waits for the GIL, the answer for the loop's next turn). Only what may wait runs
-    on the thread: COMMIT (it syncs to disk), and BEGIN IMMEDIATE when another process holds
-    the write lock (tried first at once, without waiting). The writer's transactions hold
+    on the thread: COMMIT (it syncs to disk), and BEGIN IMMEDIATE when another connection
+    holds the write lock (a command beside the server, a checkpoint restarting the WAL;
+    tried first at once, without waiting). The writer's transactions hold
     the write lock from their BEGIN, so no statement run inline can wait for a lock.
     """
 
