@@ -12,8 +12,8 @@ together, which, in one unit of work:
   audit rows and broadcasts; the views are built from the values to insert (each
   question's public view once, shared by its staff and author views), never read back.
 - writes them (`finish`): on PostgreSQL one statement numbers the broadcasts and inserts
-  everything; on SQLite, an INSERT of all the new questions gives the ids, then the rest is
-  composed and stored (`sqlite_batches`: each statement one text, its rows one JSON text).
+  everything; on SQLite, the new questions go straight to sqlite3 (`sqlite_batches`), which
+  gives their ids, then the rest is composed and stored.
 
 After the commit the broadcasts are published in order and every caller gets its answer; a
 retried client id (in an earlier batch or this one) gets the question stored first.

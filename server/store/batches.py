@@ -1,9 +1,9 @@
 """A batch of submissions' reads and writes, in as few round trips as each database allows.
 
 On SQLite (a library call away) the authors and the questions already stored under the
-batch's keys are read a statement each, new questions are inserted by one that returns their
-ids, and their audit and broadcast rows follow, a statement each. Each of these has one
-fixed text too, its rows one JSON text that SQLite's `json_each` reads (`sqlite_batches`).
+batch's keys are read a statement each, with one fixed text, their keys one JSON text that
+SQLite's `json_each` reads; new questions, their audit rows and broadcasts go straight to
+sqlite3, a prepared statement per table run for each row (`sqlite_batches`).
 
 On PostgreSQL the ids are taken from the table's sequence ahead, so the whole batch is
 written by one statement: it numbers the broadcasts (taking the event row's lock, which
@@ -102,7 +102,17 @@ _INSERT_SUBMISSIONS = text(
     """
 )
 # The columns of a new question that `_INSERT_SUBMISSIONS` takes from each row.
-_QUESTION_FIELDS = ("id", *sqlite_batches.QUESTION_FIELDS)
+_QUESTION_FIELDS = (
+    "id",
+    "viewer_id",
+    "client_id",
+    "session_id",
+    "channel",
+    "author_name",
+    "text",
+    "state",
+    "flags",
+)
 
 
 def _is_postgresql(session: AsyncSession) -> bool:

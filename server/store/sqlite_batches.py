@@ -56,18 +56,6 @@ _EXISTING = text(
     """
 ).columns(*QUESTIONS.c)
 
-# The columns of a new question that the caller sets, in order (`batches`' PostgreSQL insert
-# takes the same, with the id taken ahead).
-QUESTION_FIELDS = (
-    "viewer_id",
-    "client_id",
-    "session_id",
-    "channel",
-    "author_name",
-    "text",
-    "state",
-    "flags",
-)
 _INSERT_QUESTION = """
     INSERT INTO questions (event_id, viewer_id, client_id, session_id, channel, author_name,
                            text, original_text, state, flags, starred, votes, version,
@@ -108,8 +96,13 @@ async def insert_questions(
                 _INSERT_QUESTION,
                 (
                     event_id,
-                    *(q[field] for field in QUESTION_FIELDS[:6]),
+                    q["viewer_id"],
+                    q["client_id"],
+                    q["session_id"],
+                    q["channel"],
+                    q["author_name"],
                     q["text"],
+                    q["text"],  # original_text
                     q["state"],
                     json_text.dumps(q["flags"]),
                     at,
