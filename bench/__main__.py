@@ -234,6 +234,8 @@ async def measure_podium(
             trigger = phases.approvals(moderator, batch, stage["seq"])
             await _broadcasts(args, driver, podium.server, trigger, stage)
         seq = stage["seq"] + per_stage
+        # Votes go to approved questions only: a pending one refuses them.
+        approved = per_stage * len(args.viewer_counts)
         if not args.skip_restart:
             progress(f"restart with {connected:,} viewers")
             moderator.close()
@@ -258,7 +260,7 @@ async def measure_podium(
                 min(submitters, connected),
                 asks,
                 min(voters, connected),
-                question_ids[:votes],
+                question_ids[: min(votes, approved)],
                 rate=1000 if args.quick else args.open_loop_rate,
                 seconds=1 if args.quick else args.open_loop_seconds,
             )

@@ -40,20 +40,30 @@ _EXISTING = text(
     """
 ).columns(*QUESTIONS.c)
 
-# The authors, which of the batch's client ids each has already used, and ids for the new
-# questions, in one round trip. The ids are evaluated once (an uncorrelated subquery).
+# The authors, which of the batch's keys are already used, and ids for the new questions, in
+# one round trip. Each key is looked up alone in the (viewer_id, client_id) index: testing
+# every author's questions against all the batch's client ids grows with the authors'
+# questions times the batch. The sequence is named once, not for each id it hands out.
 _CONTEXT = text(
     """
+    WITH used AS (
+        SELECT q.viewer_id, array_agg(q.client_id) AS client_ids
+        FROM unnest(CAST(:key_viewer_ids AS BIGINT[]), CAST(:key_client_ids AS TEXT[]))
+             AS k(viewer_id, client_id)
+        JOIN questions AS q ON q.viewer_id = k.viewer_id AND q.client_id = k.client_id
+        GROUP BY q.viewer_id
+    )
     SELECT v.id, v.event_id, v.display_name, v.channel, v.blocked,
-           ARRAY(SELECT q.client_id FROM questions AS q
-                 WHERE q.viewer_id = v.id AND q.client_id = ANY(CAST(:client_ids AS TEXT[])))
-               AS used_client_ids,
+           COALESCE(used.client_ids, CAST(ARRAY[] AS TEXT[])) AS used_client_ids,
            reserved.ids AS reserved_ids
     FROM viewers AS v
     CROSS JOIN (
-        SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('questions', 'id'))
-                     FROM generate_series(1, :count)) AS ids
+        SELECT ARRAY(
+            SELECT nextval((SELECT CAST(pg_get_serial_sequence('questions', 'id') AS REGCLASS)))
+            FROM generate_series(1, :count)
+        ) AS ids
     ) AS reserved
+    LEFT JOIN used ON used.viewer_id = v.id
     WHERE v.id = ANY(CAST(:viewer_ids AS BIGINT[]))
     """
 )
@@ -157,7 +167,8 @@ async def submission_context(
         )
     params = {
         "viewer_ids": viewer_ids,
-        "client_ids": list({client for _viewer, client in keys}),
+        "key_viewer_ids": [viewer for viewer, _client in keys],
+        "key_client_ids": [client for _viewer, client in keys],
         "count": len(keys),
     }
     rows = (await session.execute(_CONTEXT, params)).all()
@@ -167,7 +178,6 @@ async def submission_context(
             (row.id, client): None
             for row in rows
             for client in row.used_client_ids
-            if (row.id, client) in keys
         },
         reserved_ids=list(rows[0].reserved_ids) if rows else [],
     )

@@ -352,6 +352,24 @@ async def test_a_client_id_repeated_within_and_across_batches_stores_one_questio
     assert await count(s.db, QuestionRow, QuestionRow.client_id == "same") == 2
 
 
+async def test_a_client_id_used_by_one_viewer_is_new_for_another_in_the_same_batch(
+    podium: Podium,
+):
+    s = podium.services
+    event = await catalog.event_by_slug(s, EVENT)
+    (alice, bob) = await viewers(s, event, 2)
+    earlier = await ask(s, alice, event, "alices")
+
+    bobs, alices_again, alices_new = await outcomes(
+        ask(s, bob, event, "alices"), ask(s, alice, event, "alices"), ask(s, alice, event, "new")
+    )
+
+    assert bobs["duplicate"] is False and bobs["id"] != earlier["id"]
+    assert alices_again == {**earlier, "duplicate": True}
+    assert alices_new["duplicate"] is False
+    assert await count(s.db, QuestionRow, QuestionRow.client_id == "alices") == 2
+
+
 async def test_an_invalid_submission_fails_alone_with_its_usual_error(podium: Podium):
     s = podium.services
     event = await catalog.event_by_slug(s, EVENT)
