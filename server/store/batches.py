@@ -174,11 +174,7 @@ async def submission_context(
     rows = (await session.execute(_CONTEXT, params)).all()
     return SubmissionContext(
         authors={row.id: row for row in rows},
-        earlier={
-            (row.id, client): None
-            for row in rows
-            for client in row.used_client_ids
-        },
+        earlier={(row.id, client): None for row in rows for client in row.used_client_ids},
         reserved_ids=list(rows[0].reserved_ids) if rows else [],
     )
 
