@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from server.store.checkpoints import WalCheckpoints
+from server.store.idle_ping import ping_when_idle
 from server.store.write_queue import QueuedWrites
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,12 @@ class Database(QueuedWrites):
                 self.checkpoints = WalCheckpoints(path)
                 event.listen(self.write_engine.sync_engine, "connect", _no_checkpoints_in_commits)
         else:
+            # Last in, first out: under light load the same few connections serve, and the
+            # rest lie idle (pinged when next used); under load, the busiest stay warm.
             self.engine = self.write_engine = create_async_engine(
-                url, pool_pre_ping=True, pool_size=10, max_overflow=20
+                url, pool_size=10, max_overflow=20, pool_use_lifo=True
             )
+            ping_when_idle(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.stats = WriteStats()
