@@ -36,9 +36,11 @@ QueueKey = tuple[Hashable, Store]
 
 
 class QueuedWrites:
-    """`Database`'s queued writes (it provides `write`, `max_batch` and `stats`)."""
+    """`Database`'s queued writes (it provides `write`, `max_batch`, `stats` and
+    `statements_run_inline`)."""
 
     max_batch: int
+    statements_run_inline: bool  # SQLite's, on the event loop: a batch yields to no one
     stats: WriteStats
     write: Callable[[int | None], AbstractAsyncContextManager[UnitOfWork]]
 
@@ -69,10 +71,12 @@ class QueuedWrites:
         try:
             while queue:
                 await self._store_queued(key, queue)
-                # Let the callers just answered send their answers (and the publisher its
-                # pushes) before the next batch, which may run for milliseconds without
-                # yielding: on SQLite its statements run inline.
-                await asyncio.sleep(0)
+                if self.statements_run_inline:
+                    # Let the callers just answered send their answers (and the publisher
+                    # its pushes) before the next batch, which would run for milliseconds
+                    # without yielding. Over a network the next batch's first statement
+                    # yields to them anyway, and the database works on it meanwhile.
+                    await asyncio.sleep(0)
         finally:
             del self._drains[key]
             if queue:  # cancelled (the app is closing): nobody will store these
