@@ -108,7 +108,7 @@ class Database(QueuedWrites):
 
     def __init__(self, url: str, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self.url = url
-        self.is_sqlite = self.statements_run_inline = url.startswith("sqlite")
+        self.is_sqlite = url.startswith("sqlite")
         self.max_batch = max_batch
         if self.is_sqlite:
             # Reads keep aiosqlite's thread; the one writer runs its statements inline.

@@ -37,10 +37,10 @@ QueueKey = tuple[Hashable, Store]
 
 class QueuedWrites:
     """`Database`'s queued writes (it provides `write`, `max_batch`, `stats` and
-    `statements_run_inline`)."""
+    `is_sqlite`)."""
 
     max_batch: int
-    statements_run_inline: bool  # SQLite's, on the event loop: a batch yields to no one
+    is_sqlite: bool  # its writer's statements run inline, on the event loop
     stats: WriteStats
     write: Callable[[int | None], AbstractAsyncContextManager[UnitOfWork]]
 
@@ -71,11 +71,11 @@ class QueuedWrites:
         try:
             while queue:
                 await self._store_queued(key, queue)
-                if self.statements_run_inline:
+                if self.is_sqlite:
                     # Let the callers just answered send their answers (and the publisher
-                    # its pushes) before the next batch, which would run for milliseconds
-                    # without yielding. Over a network the next batch's first statement
-                    # yields to them anyway, and the database works on it meanwhile.
+                    # its pushes) before the next batch, whose statements run inline for
+                    # milliseconds without yielding. Over a network the next batch's first
+                    # statement yields to them anyway, and the database works on it meanwhile.
                     await asyncio.sleep(0)
         finally:
             del self._drains[key]
