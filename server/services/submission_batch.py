@@ -2,7 +2,7 @@
 
 `asking.submit` validates and screens a question (pure CPU, outside any transaction) and
 queues it with `Database.write_queued`; every question queued meanwhile comes to `store`
-together, which, in one unit of work:
+together, which:
 
 - reads (`prepare`) the authors, which (viewer, client id) pairs are already used, and the
   agenda sessions named (`batches.submission_context`: on PostgreSQL one statement, which
@@ -15,8 +15,11 @@ together, which, in one unit of work:
   everything; on SQLite, the new questions go straight to sqlite3 (`sqlite_batches`), which
   gives their ids, then the rest is composed and stored.
 
-After the commit the broadcasts are published in order and every caller gets its answer; a
-retried client id (in an earlier batch or this one) gets the question stored first.
+On SQLite both run in one unit of work. On PostgreSQL `store` is a `TwoStepStore`: each
+batch is read while the one before it is written, and the write, atomic on its own, runs
+outside a transaction block. After the commit the broadcasts are published in order and
+every caller gets its answer; a retried client id (in an earlier batch or this one) gets the
+question stored first.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from server.store import batches, broadcasts, sqlite_batches
 from server.store import questions as question_store
 from server.store.database import UnitOfWork
 from server.store.models import EventRow
+from server.store.write_queue import TwoStepStore
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -116,9 +120,15 @@ async def prepare(session: AsyncSession, drafts: list[Draft]) -> Prepared:
 
 
 async def finish(work: UnitOfWork, batch: Prepared) -> list[Any]:
-    """Store a prepared batch; one outcome (answer or error) per draft."""
+    """Store a prepared batch; one outcome (answer or error) per draft. On PostgreSQL its
+    one write statement comes last (see `write_queue.TwoStepStore`)."""
     session = work.session
     event_id = batch.drafts[0].event.id
+    unread = [key for key, row in batch.earlier.items() if row is None]
+    if unread:  # retried submissions: answered with the questions stored first
+        batch.earlier |= {
+            (row.viewer_id, row.client_id): row for row in await batches.existing(session, unread)
+        }
     if batch.composed is None:  # SQLite: the ids come from the insert
         ids = await sqlite_batches.insert_questions(session, event_id, batch.now, batch.values)
         composed = _compose(batch, [ids[key] for key in batch.first])
@@ -133,11 +143,6 @@ async def finish(work: UnitOfWork, batch: Prepared) -> list[Any]:
     publish_after_commit(
         work, event_id, batch.drafts[0].services.publisher, numbered, composed.told
     )
-    unread = [key for key, row in batch.earlier.items() if row is None]
-    if unread:  # retried submissions: answered with the questions stored first
-        batch.earlier |= {
-            (row.viewer_id, row.client_id): row for row in await batches.existing(session, unread)
-        }
     outcomes = batch.outcomes
     for index, draft in enumerate(batch.drafts):
         if outcomes[index] is None:
@@ -149,9 +154,8 @@ async def finish(work: UnitOfWork, batch: Prepared) -> list[Any]:
     return outcomes
 
 
-async def store(work: UnitOfWork, drafts: list[Draft]) -> list[Any]:
-    """Store a batch of one event's drafts; one outcome (answer or error) per draft."""
-    return await finish(work, await prepare(work.session, drafts))
+# On PostgreSQL each batch is read while the one before it is written (`write_queue`).
+store = TwoStepStore(prepare, finish)
 
 
 def _compose(batch: Prepared, ids: list[int]) -> Composed:

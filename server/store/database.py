@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,7 +27,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -37,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from server.store import sqlite_connections
 from server.store.checkpoints import WalCheckpoints
 from server.store.idle_ping import ping_when_idle
 from server.store.write_queue import QueuedWrites
@@ -44,8 +43,6 @@ from server.store.write_queue import QueuedWrites
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 256
-# How long a SQLite connection waits for another's lock (a command run beside the server).
-BUSY_TIMEOUT_MS = 5000
 
 
 class UnitOfWork:
@@ -114,24 +111,45 @@ class Database(QueuedWrites):
             # Reads keep aiosqlite's thread; the one writer runs its statements inline.
             self.engine = create_async_engine(url)
             self.write_engine = create_async_engine(
-                url, async_creator=_inline_sqlite_creator(url), pool_size=2, max_overflow=2
+                url,
+                async_creator=sqlite_connections.inline_creator(url),
+                pool_size=2,
+                max_overflow=2,
             )
             for engine, begin in ((self.engine, "BEGIN"), (self.write_engine, "BEGIN IMMEDIATE")):
-                event.listen(engine.sync_engine, "connect", _sqlite_connect)
-                event.listen(engine.sync_engine, "begin", partial(_sqlite_begin, begin))
+                event.listen(engine.sync_engine, "connect", sqlite_connections.on_connect)
+                event.listen(
+                    engine.sync_engine, "begin", partial(sqlite_connections.begin_with, begin)
+                )
             path = make_url(url).database
             if path and path != ":memory:":
                 self.checkpoints = WalCheckpoints(path)
-                event.listen(self.write_engine.sync_engine, "connect", _no_checkpoints_in_commits)
+                event.listen(
+                    self.write_engine.sync_engine,
+                    "connect",
+                    sqlite_connections.no_checkpoints_in_commits,
+                )
+            self.autocommit_engine = None
         else:
             # Last in, first out: under light load the same few connections serve, and the
             # rest lie idle (pinged when next used); under load, the busiest stay warm.
             self.engine = self.write_engine = create_async_engine(
                 url, pool_size=10, max_overflow=20, pool_use_lifo=True
             )
-            ping_when_idle(self.engine)
+            # Statements outside a transaction block, each its own transaction: no BEGIN
+            # and COMMIT round trips for a batch whose reads and one write need none.
+            self.autocommit_engine = create_async_engine(
+                url, pool_size=4, max_overflow=8, pool_use_lifo=True, isolation_level="AUTOCOMMIT"
+            )
+            for engine in (self.engine, self.autocommit_engine):
+                ping_when_idle(engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._autocommit_sessions = (
+            async_sessionmaker(self.autocommit_engine, expire_on_commit=False)
+            if self.autocommit_engine is not None
+            else None
+        )
         self.stats = WriteStats()
         self._lanes: dict[int | None, _Lane] = {}
         self._commits: set[asyncio.Task] = set()
@@ -139,10 +157,10 @@ class Database(QueuedWrites):
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
-        """Every engine this database talks through (one, or a reader and a writer)."""
-        return (
-            (self.engine,) if self.write_engine is self.engine else (self.engine, self.write_engine)
-        )
+        """Every engine this database talks through (one, or a reader and a writer, or the
+        engine and its autocommit twin)."""
+        engines = [self.engine, self.write_engine, self.autocommit_engine]
+        return tuple(dict.fromkeys(engine for engine in engines if engine is not None))
 
     def _lane_for(self, event_id: int | None) -> _Lane:
         # SQLite: one lane, which also avoids its "database is locked" upgrade deadlock.
@@ -249,6 +267,13 @@ class Database(QueuedWrites):
 
     async def _commit(self, lane: _Lane, batch: _Batch) -> None:
         try:
+            await self._commit_batch(batch)
+        finally:
+            self._end_turn(lane)
+
+    async def _commit_batch(self, batch: _Batch) -> None:
+        """Commit, run the after-commit callbacks in order, then let the writers return."""
+        try:
             if batch.broken is not None:
                 raise batch.broken
             if batch.units:
@@ -265,11 +290,7 @@ class Database(QueuedWrites):
                 self.stats.units += len(batch.units)
                 self.stats.largest_batch = max(self.stats.largest_batch, len(batch.units))
             for work in batch.units:
-                for callback in work._after_commit:
-                    try:
-                        callback()
-                    except Exception:  # the write is durable; one bad callback stops no other
-                        log.exception("an after-commit callback failed")
+                _run_after_commit(work)
             for settled in batch.waiting:
                 if not settled.done():
                     settled.set_result(None)
@@ -277,6 +298,35 @@ class Database(QueuedWrites):
                 self.checkpoints.nudge()
         finally:
             await _quietly(batch.session.close())
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """PostgreSQL: a session outside any transaction block, each statement committing
+        alone (none of the BEGIN and COMMIT round trips a transaction costs)."""
+        assert self._autocommit_sessions is not None, "SQLite runs its writer inline"
+        async with self._autocommit_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write_alone(self, event_id: int | None = None) -> AsyncIterator[UnitOfWork]:
+        """PostgreSQL: a unit of work for a body whose writes are one statement, which
+        commits as it runs (`autocommit`). It takes the event's write turn, as `write` does,
+        first committing the batch open there (which may hold the locks the statement
+        takes), so that after-commit callbacks still run in commit order: right after the
+        body returns. A body that raises has committed nothing, if its write came last."""
+        lane = self._lane_for(event_id)
+        await self._take_turn(lane)
+        try:
+            if lane.batch is not None:
+                batch, lane.batch = lane.batch, None
+                await self._commit_batch(batch)
+            async with self.autocommit() as session:
+                work = UnitOfWork(session)
+                yield work
+            self.stats.batches += 1
+            self.stats.units += 1
+            _run_after_commit(work)
+        finally:
             self._end_turn(lane)
 
     async def ping(self) -> None:
@@ -293,81 +343,16 @@ class Database(QueuedWrites):
             await engine.dispose()
 
 
+def _run_after_commit(work: UnitOfWork) -> None:
+    for callback in work._after_commit:
+        try:
+            callback()
+        except Exception:  # the write is durable; one bad callback stops no other
+            log.exception("an after-commit callback failed")
+
+
 async def _quietly(awaitable: Any) -> None:
     try:
         await awaitable
     except Exception:
         log.debug("ignored while cleaning up a batch", exc_info=True)
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite's own transaction handling would not BEGIN before a SAVEPOINT, so savepoints
-    # would not nest in the batch's transaction: SQLAlchemy emits BEGIN instead (see the
-    # SQLAlchemy SQLite docs, "Enabling Non-Legacy SQLite Transactional Modes").
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cursor.close()
-
-
-def _no_checkpoints_in_commits(dbapi_connection: Any, _record: Any) -> None:
-    # The writer's commits leave checkpoints to `WalCheckpoints` (server/store/checkpoints.py).
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
-    cursor.close()
-
-
-def _sqlite_begin(statement: str, connection: Any) -> None:
-    connection.exec_driver_sql(statement)
-
-
-class InlineSqliteConnection(aiosqlite.Connection):
-    """aiosqlite, except that statements run at once on the event loop's thread.
-
-    A statement on a local SQLite file takes microseconds; handing each one to aiosqlite's
-    thread and back costs far more than that (on a busy loop, a millisecond or more: the
-    thread waits for the GIL, the answer for the loop's next turn). Only what may wait runs
-    on the thread: COMMIT (it syncs to disk), and BEGIN IMMEDIATE when another connection
-    holds the write lock (a command beside the server, a checkpoint restarting the WAL;
-    tried first at once, without waiting). The writer's transactions hold
-    the write lock from their BEGIN, so no statement run inline can wait for a lock.
-    """
-
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
-        if args and isinstance(args[0], str) and args[0].startswith("BEGIN"):
-            try:
-                return self._begin_unless_locked(fn, *args, **kwargs)
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                    raise
-            return await super()._execute(fn, *args, **kwargs)  # waits for the lock
-        return fn(*args, **kwargs)
-
-    def _begin_unless_locked(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """BEGIN at once, or SQLITE_BUSY at once when another connection holds the lock."""
-        self._conn.execute("PRAGMA busy_timeout=0")
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-
-    async def commit(self) -> None:
-        await super()._execute(self._conn.commit)
-
-
-def _inline_sqlite_creator(url: str) -> Callable[[], Any]:
-    path = make_url(url).database
-
-    def connect() -> InlineSqliteConnection:
-        connection = InlineSqliteConnection(
-            partial(sqlite3.connect, path, check_same_thread=False), iter_chunk_size=64
-        )
-        connection._thread.daemon = True
-        return connection
-
-    return connect

@@ -30,8 +30,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import json_text
-from server.store.database import InlineSqliteConnection
 from server.store.models import QuestionRow, ViewerRow, VoteRow
+from server.store.sqlite_connections import InlineSqliteConnection
 
 QUESTIONS = QuestionRow.__table__
 

@@ -23,6 +23,7 @@ from tests.conftest import podium_with, start_app
 from tests.conftest import test_settings as settings_for
 from tests.support.clients import EVENT, LiveClient, Podium, client_id
 from tests.support.live_state import LiveState, receive_through
+from tests.support.waiting import wait_until
 
 EVENT_API = f"/api/v1/events/{EVENT}"
 # The fast path does not depend on the database: one kind keeps the suite short.
@@ -57,13 +58,6 @@ async def upgrading_client(podium: Podium, token: str) -> LiveClient:
     live = LiveClient(client)
     podium._closers.append(live.close)
     return live
-
-
-async def wait_until(condition, timeout: float = 5) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition never held"
-        await asyncio.sleep(0.02)
 
 
 @sqlite_only

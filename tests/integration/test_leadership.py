@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.services.leadership import Leadership
+from tests.support.waiting import wait_until
 
 ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -38,26 +39,18 @@ class Candidate:
             await self.task
 
 
-async def until(condition, timeout: float = 10) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"still not so after {timeout} s")
-
-
 @ON_POSTGRESQL
 async def test_one_process_leads_and_another_takes_over_when_it_stops(database_url):
     log: list[str] = []
     first, second = Candidate("first", database_url, log), Candidate("second", database_url, log)
     first.start()
-    await until(lambda: first.leadership.is_leader)
+    await wait_until(lambda: first.leadership.is_leader, timeout=10)
     second.start()
     await asyncio.sleep(0.5)  # several rounds of asking
     assert log == ["first starts"] and not second.leadership.is_leader
 
     await first.stop()
-    await until(lambda: second.leadership.is_leader)
+    await wait_until(lambda: second.leadership.is_leader, timeout=10)
     await second.stop()
     assert log == ["first starts", "first stops", "second starts", "second stops"]
 
@@ -67,7 +60,7 @@ async def test_a_leader_that_loses_its_connection_stops_its_jobs_and_another_lea
     log: list[str] = []
     first, second = Candidate("first", database_url, log), Candidate("second", database_url, log)
     first.start()
-    await until(lambda: first.leadership.is_leader)
+    await wait_until(lambda: first.leadership.is_leader, timeout=10)
     second.start()
     admin = create_async_engine(database_url)
     try:
@@ -78,7 +71,9 @@ async def test_a_leader_that_loses_its_connection_stops_its_jobs_and_another_lea
                     " WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
                 )
             )
-        await until(lambda: second.leadership.is_leader and not first.leadership.is_leader)
+        await wait_until(
+            lambda: second.leadership.is_leader and not first.leadership.is_leader, timeout=10
+        )
         assert sorted(log) == ["first starts", "first stops", "second starts"]
         await asyncio.sleep(0.5)
         assert not first.leadership.is_leader  # it asks again, and waits its turn
@@ -92,7 +87,7 @@ async def test_on_sqlite_the_only_process_leads_at_once(tmp_path):
     log: list[str] = []
     only = Candidate("only", f"sqlite+aiosqlite:///{tmp_path / 'podium.db'}", log)
     only.start()
-    await until(lambda: log == ["only starts"])
+    await wait_until(lambda: log == ["only starts"], timeout=10)
     assert only.leadership.is_leader
     await only.stop()
     assert log == ["only starts", "only stops"]

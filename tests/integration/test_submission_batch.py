@@ -120,19 +120,32 @@ async def test_concurrent_submissions_share_few_commits_each_acknowledged_once_d
 
 async def test_on_postgresql_a_batch_of_any_size_is_the_same_two_statements(podium: Podium):
     """One read (authors, used client ids, new ids) and one write (numbering, questions,
-    audit rows, broadcasts), each with one text whatever the batch's size: prepared once."""
+    audit rows, broadcasts), each with one text whatever the batch's size: prepared once;
+    and outside a transaction block (the write is atomic alone): no BEGIN, no COMMIT."""
     s = podium.services
     if s.db.is_sqlite:
         pytest.skip("SQLite's batch is a statement per table; a local file has no round trip")
     event = await catalog.event_by_slug(s, EVENT)
     authors = await viewers(s, event, 40)
     statements: list[str] = []
+    transaction_control: list[str] = []
+    logged: set[int] = set()
 
     def record(_conn, _cursor, statement, _params, _context, _many) -> None:
         statements.append(statement)
 
-    engine = s.db.write_engine.sync_engine
-    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+    def log_transaction_control(dbapi_connection, _record, _proxy) -> None:
+        # asyncpg's query logger sees what it sends outside prepared statements: BEGIN,
+        # COMMIT and ROLLBACK among them (and its own first look at a type or setting).
+        if id(dbapi_connection) not in logged:
+            logged.add(id(dbapi_connection))
+            dbapi_connection.driver_connection.add_query_logger(
+                lambda record: transaction_control.append(record.query.strip().split()[0])
+            )
+
+    for engine in s.db.engines:
+        sqlalchemy_event.listen(engine.sync_engine, "before_cursor_execute", record)
+        sqlalchemy_event.listen(engine.sync_engine.pool, "checkout", log_transaction_control)
     try:
         texts = []
         for size in (3, 40):
@@ -141,10 +154,16 @@ async def test_on_postgresql_a_batch_of_any_size_is_the_same_two_statements(podi
             assert all(isinstance(a, dict) for a in answers), answers
             texts.append(list(statements))
     finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+        for engine in s.db.engines:
+            sqlalchemy_event.remove(engine.sync_engine, "before_cursor_execute", record)
+            sqlalchemy_event.remove(engine.sync_engine.pool, "checkout", log_transaction_control)
 
     assert len(texts[0]) == 2, texts[0]
     assert texts[0] == texts[1]
+    assert logged  # the batches' connections were watched...
+    assert not {"BEGIN", "BEGIN;", "COMMIT", "COMMIT;"} & set(transaction_control), (
+        transaction_control  # ...and sent no BEGIN and no COMMIT
+    )
     assert await count(s.db, QuestionRow, QuestionRow.event_id == event.id) == 43
     assert await count(s.db, AuditRow, AuditRow.action == "QuestionSubmitted") == 43
     seqs = [seq for seq, _ in await staff_log(s.db, event.id)]

@@ -18,6 +18,8 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
+from tests.support import waiting
+
 SDP = "application/sdp"
 LOOPBACK = RTCConfiguration(iceServers=[])  # host candidates only: no STUN lookups
 
@@ -169,8 +171,5 @@ async def watch(
 
 
 async def wait_until(predicate, timeout: float = 15, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+    """Peers connect and close in seconds, not milliseconds: a longer wait by default."""
+    await waiting.wait_until(predicate, timeout, what)
