@@ -13,7 +13,9 @@ Across processes (several workers on PostgreSQL) nothing here is needed for corr
 event row's lock, taken when a broadcast is numbered, orders batches from different workers.
 
 Writes that come by the thousand (questions, votes) go one step further with `write_queued`
-(see `write_queue`): queued items, stored a batch at a time in one unit of work.
+(see `write_queue`): queued items, stored a batch at a time in one unit of work. On
+PostgreSQL a batch whose write is one statement runs outside a transaction block
+(`autocommit`, `write_alone`), still in the event's turn.
 """
 
 from __future__ import annotations
@@ -303,7 +305,8 @@ class Database(QueuedWrites):
     async def autocommit(self) -> AsyncIterator[AsyncSession]:
         """PostgreSQL: a session outside any transaction block, each statement committing
         alone (none of the BEGIN and COMMIT round trips a transaction costs)."""
-        assert self._autocommit_sessions is not None, "SQLite runs its writer inline"
+        if self._autocommit_sessions is None:
+            raise RuntimeError("SQLite has no autocommit sessions: its one writer runs inline")
         async with self._autocommit_sessions() as session:
             yield session
 
