@@ -175,6 +175,11 @@ class QueuedWrites:
                         if not taken:
                             return
                         outcomes = await store(work, [item for item, _done in taken])
+                        # Answered in the commit's own turn of the loop, right after the
+                        # batch's pushes are queued, rather than once this task resumes:
+                        # the callers then send their answers while the publisher's cork
+                        # holds those pushes, and each client gets both in one write.
+                        work.after_commit(partial(self._settle, taken, outcomes))
                     break
                 except IntegrityError:
                     # Another process stored the same row meanwhile: the retry reads it.
@@ -182,8 +187,6 @@ class QueuedWrites:
                         raise
         except BaseException as error:
             self._fail(taken, error)
-            return
-        self._settle(taken, outcomes)
 
     def _fail(self, taken: list[Entry], error: BaseException) -> None:
         for _item, done in taken:

@@ -76,3 +76,25 @@ async def test_a_client_with_frames_held_gets_a_big_rooms_broadcast_after_them(p
     first = await live.wait_for(lambda n, p: n == "probe")
     second = await live.wait_for(lambda n, p: n == "probe")
     assert [first[1], second[1]] == [{"n": 1}, {"n": 2}]
+
+
+async def test_each_authors_answer_leaves_in_the_same_write_as_its_mine_push(podium):
+    """A batch's callers are answered while the publisher's cork still holds the batch's
+    pushes, so each author's client gets its `mine` push and its answer in one write."""
+    lives = [await podium.live_viewer(await podium.viewer(f"Asker {n}")) for n in range(8)]
+    engine = podium.app[SOCKETS].eio
+    frames_before, writes_before = engine.held_frames, engine.held_writes
+
+    answers = await asyncio.gather(
+        *(
+            live.ok("submit_question", {"client_id": client_id(), "text": f"Question {n}?"})
+            for n, live in enumerate(lives)
+        )
+    )
+
+    for live, answer in zip(lives, answers, strict=True):
+        _name, mine = await live.wait_for(lambda n, p: n == "mine")
+        assert mine["question"]["id"] == answer["id"]
+    held = engine.held_frames - frames_before
+    writes = engine.held_writes - writes_before
+    assert held - writes >= len(lives), (held, writes)  # a frame saved for each author
