@@ -58,8 +58,8 @@ QueueKey = tuple[Hashable, Store]
 
 
 class QueuedWrites:
-    """`Database`'s queued writes (it provides `write`, `max_batch`, `stats` and
-    `is_sqlite`)."""
+    """`Database`'s queued writes (it provides `write`, `write_alone`, `autocommit`,
+    `max_batch`, `stats` and `is_sqlite`)."""
 
     max_batch: int
     is_sqlite: bool  # its writer's statements run inline, on the event loop
@@ -97,14 +97,15 @@ class QueuedWrites:
         try:
             if isinstance(key[1], TwoStepStore) and not self.is_sqlite:
                 await self._drain_in_steps(key, queue)
-            while queue:
-                await self._store_queued(key, queue)
-                if self.is_sqlite:
-                    # Let the callers just answered send their answers (and the publisher
-                    # its pushes) before the next batch, whose statements run inline for
-                    # milliseconds without yielding. Over a network the next batch's first
-                    # statement yields to them anyway.
-                    await asyncio.sleep(0)
+            else:
+                while queue:
+                    await self._store_queued(key, queue)
+                    if self.is_sqlite:
+                        # Let the callers just answered send their answers (and the
+                        # publisher its pushes) before the next batch, whose statements run
+                        # inline for milliseconds without yielding. Over a network the next
+                        # batch's first statement yields to them anyway.
+                        await asyncio.sleep(0)
         finally:
             del self._drains[key]
             if queue:  # cancelled (the app is closing): nobody will store these
@@ -144,14 +145,14 @@ class QueuedWrites:
             try:
                 async with self.write_alone(event_id) as work:
                     outcomes = await store.finish(work, prepared)
+                    work.after_commit(partial(self._settle, taken, outcomes))
             except IntegrityError:
                 # A key stored since the batch was read: read it again, in the write turn.
                 async with self.write_alone(event_id) as work:
                     outcomes = await store(work, [item for item, _done in taken])
+                    work.after_commit(partial(self._settle, taken, outcomes))
         except BaseException as error:
             self._fail(taken, error)
-            return
-        self._settle(taken, outcomes)
 
     def _take(self, queue: deque[Entry]) -> list[Entry]:
         """Everything queued so far, up to `max_batch`, but for callers that gave up."""
