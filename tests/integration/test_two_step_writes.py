@@ -16,11 +16,9 @@ from server.store.database import Database, UnitOfWork
 from server.store.models import QuestionRow
 from server.store.write_queue import TwoStepStore
 from tests.integration import factories
-from tests.integration.test_submission_batch import ask, count, podium, viewers
+from tests.integration.test_submission_batch import ask, count, viewers
 from tests.support.clients import EVENT, Podium
 from tests.support.waiting import wait_until
-
-__all__ = ["podium"]  # the fixture, shared with the submission batch tests
 
 
 async def test_a_batch_is_read_while_the_one_before_is_written_on_postgresql_only(db: Database):
