@@ -124,13 +124,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=2,
         help="how long the open-loop Socket.IO phase offers submissions",
     )
+    parser.add_argument(
+        "--open-loop-sweep",
+        default="1000,2000,3000,4000",
+        help="after the open-loop phase, these rates (submissions a second, comma-separated) "
+        "offered in turn for --sweep-seconds each: the highest whose ack p99 is within 20 ms "
+        "is what one process sustains at that latency; empty for none",
+    )
+    parser.add_argument("--sweep-seconds", type=float, default=3, help="each sweep step's length")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
+    args.sweep_rates = [float(rate) for rate in args.open_loop_sweep.split(",") if rate.strip()]
     args.viewer_counts = sorted({int(n) for n in args.viewers.split(",")})
     if args.database == "postgresql" and not args.postgres_url:
         parser.error("--database postgresql needs --postgres-url")
     if args.quick:
         args.viewer_counts, args.broadcasts, args.warm_up = [500], 8, 2
+        args.sweep_rates, args.sweep_seconds = [500], 1
     return args
 
 
@@ -263,6 +273,7 @@ async def measure_podium(
                 question_ids[: min(votes, approved)],
                 rate=1000 if args.quick else args.open_loop_rate,
                 seconds=1 if args.quick else args.open_loop_seconds,
+                sweep=phases.Sweep(args.sweep_rates, args.sweep_seconds),
             )
     except Exception as error:
         raise RuntimeError(

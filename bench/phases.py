@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bench.driver import Driver
@@ -166,6 +167,15 @@ async def restart(
     }
 
 
+@dataclass(frozen=True)
+class Sweep:
+    """Open loops at each of `rates` in turn, `seconds` each: where the ack p99 crosses its
+    target is the rate one process sustains at that latency."""
+
+    rates: list[float]
+    seconds: float
+
+
 async def socket_writes(
     driver: Driver,
     server: ServerProcess,
@@ -175,11 +185,13 @@ async def socket_writes(
     question_ids: list[int],
     rate: float,
     seconds: float,
+    sweep: Sweep,
 ) -> dict[str, Any]:
     """Durable submissions then votes over Socket.IO, closed loop: each viewer waits for its
     ack (sent after the commit) before the next; between them, submissions at a steady
-    `rate` for `seconds` (open loop). With each, the server's and the load generator's CPU
-    time per call: the server's says how close to saturated it ran."""
+    `rate` for `seconds` (open loop), then at each rate of `sweep`. With each, the server's
+    and the load generator's CPU time per call: the server's says how close to saturated it
+    ran."""
     share = driver.split(list(range(submitters)))
     cpu = server.cpu_seconds(), driver.cpu_seconds()
     asked = await driver.ask(
@@ -191,6 +203,10 @@ async def socket_writes(
     )
     submissions = _rate(asked, submitters) | _cpu_per_call(asked, server, driver, cpu)
     open_loop = await paced_submissions(driver, server, submitters, rate, seconds)
+    swept = [
+        await paced_submissions(driver, server, submitters, step, sweep.seconds)
+        for step in sweep.rates
+    ]
     votes = [f'{{"question_id":{q}}}' for q in question_ids]
     cpu = server.cpu_seconds(), driver.cpu_seconds()
     voted = await driver.ask(
@@ -201,7 +217,12 @@ async def socket_writes(
         ],
     )
     ballots = _rate(voted, voters) | _cpu_per_call(voted, server, driver, cpu)
-    return {"submissions": submissions, "open_loop_submissions": open_loop, "votes": ballots}
+    return {
+        "submissions": submissions,
+        "open_loop_submissions": open_loop,
+        "open_loop_sweep": swept,
+        "votes": ballots,
+    }
 
 
 async def paced_submissions(

@@ -61,6 +61,11 @@ def test_quick_benchmark_reports_every_figure_with_every_broadcast_delivered(tmp
     paced = writes["open_loop_submissions"]  # --quick: 1,000 a second offered for 1 s
     assert paced["accepted"] == 1000 and paced["refused"] == 0
     assert 0 < paced["offered_per_second"] <= 1100
+    (swept,) = writes["open_loop_sweep"]  # --quick: one step, 500 a second for 1 s
+    assert swept["accepted"] == 500 and swept["refused"] == 0
+    assert 0 < swept["offered_per_second"] <= 550
+    assert 0 < swept["ack_ms"]["p50"] <= swept["ack_ms"]["p99"]
+    assert "highest rate offered with ack p99 <= 20 ms" in run.stdout
     for kind in ("submissions", "open_loop_submissions", "votes"):
         assert writes[kind]["per_second"] > 0
         assert 0 < writes[kind]["ack_ms"]["p50"] <= writes[kind]["ack_ms"]["p99"]
