@@ -83,3 +83,35 @@ async def test_closing_waits_for_the_checkpoint_under_way(sqlite_db: Database):
 
     assert sqlite_db.checkpoints._running is None
     assert sqlite_db.checkpoints._connection is None
+
+
+async def test_a_wal_is_restarted_straight_after_a_passive_pass_and_only_while_it_is_long(
+    sqlite_db: Database,
+):
+    checkpointer = sqlite_db.checkpoints
+    checkpointer.restart_frames = 20
+    await _write_viewers(sqlite_db, batches=30, per_batch=20)
+    await asyncio.sleep(checkpoints.INTERVAL_S * 2)
+    assert checkpointer.restarts >= 1
+    statements: list[str] = []
+    checkpointer._connection.set_trace_callback(statements.append)
+    runs, restarts = checkpointer.runs, checkpointer.restarts
+
+    # The next write starts the WAL afresh: a few frames, which no restart follows.
+    await _write_viewers(sqlite_db, batches=1, per_batch=1)
+    await asyncio.sleep(checkpoints.INTERVAL_S * 2)
+    assert checkpointer.runs > runs and checkpointer.restarts == restarts
+    passes = [s for s in statements if "wal_checkpoint" in s]
+    assert passes == ["PRAGMA wal_checkpoint(PASSIVE)"] * (checkpointer.runs - runs)
+
+    # A long WAL again: each restart comes straight after the passive pass that found it long.
+    statements.clear()
+    await _write_viewers(sqlite_db, batches=30, per_batch=20)
+    await asyncio.sleep(checkpoints.INTERVAL_S * 2)
+    passes = [s for s in statements if "wal_checkpoint" in s]
+    assert "PRAGMA wal_checkpoint(RESTART)" in passes
+    for index, statement in enumerate(passes):
+        if statement.endswith("(RESTART)"):
+            assert passes[index - 1] == "PRAGMA wal_checkpoint(PASSIVE)"
+    frames, copied = _wal_frames_left(make_url(sqlite_db.url).database)
+    assert copied == frames
