@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import phases
+from bench import disk, phases
 from bench.driver import Driver, SwarmSpec, event_loop_name, raise_open_file_limit, run_fast
 from bench.loadgen import RECONNECT_DELAY_MAX_S, RECONNECT_DELAY_S, Swarm
 from bench.podium import PodiumUnderTest, fresh_postgres
@@ -132,6 +132,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "is what one process sustains at that latency; empty for none",
     )
     parser.add_argument("--sweep-seconds", type=float, default=3, help="each sweep step's length")
+    parser.add_argument(
+        "--disk-seconds",
+        type=float,
+        default=10,
+        help="first, how long to time the disk's own flushes (0: not at all)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     args.sweep_rates = [float(rate) for rate in args.open_loop_sweep.split(",") if rate.strip()]
@@ -141,6 +147,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         args.viewer_counts, args.broadcasts, args.warm_up = [500], 8, 2
         args.sweep_rates, args.sweep_seconds = [500], 1
+        args.disk_seconds = min(args.disk_seconds, 1)
     return args
 
 
@@ -170,7 +177,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="podium-bench-"))
     progress = Progress()
     timings = results["phase_seconds"] = {}
-    parts = [] if args.skip_podium else [("podium", run_podium)]
+    parts = [("disk", run_disk)] if args.disk_seconds > 0 else []
+    if not args.skip_podium:
+        parts.append(("podium", run_podium))
     if not args.skip_writes:
         parts.append(("service_writes", run_service_writes))
     if not args.skip_stock:
@@ -338,6 +347,11 @@ async def _broadcasts(
     if args.warm_up:
         stage["first_broadcasts"] = await phases.broadcasts(driver, server, trigger, args.warm_up)
     stage["broadcast"] = await phases.broadcasts(driver, server, trigger, args.broadcasts)
+
+
+async def run_disk(args: argparse.Namespace, workdir: Path, progress: Progress) -> dict:
+    progress(f"the disk's own flush times, for {args.disk_seconds:g} s")
+    return await asyncio.to_thread(disk.flush_times, workdir, args.disk_seconds)
 
 
 async def run_service_writes(args: argparse.Namespace, _workdir: Path, progress: Progress) -> list:

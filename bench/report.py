@@ -51,6 +51,24 @@ def _print_sweep(open_loops: list[dict[str, Any]]) -> None:
     )
 
 
+def _print_disk(flushes: dict[str, Any] | None) -> None:
+    """The disk's flush tail: every durable acknowledgement waits for one flush."""
+    if not flushes:
+        return
+    print(
+        f"\n the disk alone: {flushes['flushes']:,} flushes of {flushes['block_bytes']:,} "
+        f"bytes appended (fdatasync) in {flushes['seconds']:g} s, nothing else running"
+    )
+    print(
+        _row(
+            "flush p50 / p99 / p99.9 / max ms",
+            f"{flushes['p50_ms']:.1f} / {flushes['p99_ms']:.1f} / {flushes['p999_ms']:.1f} / "
+            f"{flushes['max_ms']:.0f}",
+        )
+    )
+    print(_row(f"flushes over {flushes['slow_ms']} ms", f"{flushes['slow_flushes']:,}"))
+
+
 def print_report(results: dict[str, Any]) -> None:
     m = results["machine"]
     print(
@@ -62,6 +80,7 @@ def print_report(results: dict[str, Any]) -> None:
     )
     for part, trace in results.get("errors", {}).items():
         print(f"\n{part} FAILED:\n{trace}")
+    _print_disk(results.get("disk"))
     podium = results.get("podium")
     if podium is None:
         _print_stock_alone(results.get("stock", {}).get("stages", []))

@@ -46,6 +46,12 @@ def test_quick_benchmark_reports_every_figure_with_every_broadcast_delivered(tmp
     assert run.returncode == 0, run.stdout + run.stderr
     results = json.loads(results_file.read_text())
 
+    flushes = results["disk"]  # --quick: one second of the disk's own flushes, first
+    assert flushes["seconds"] == 1 and flushes["flushes"] > 0
+    assert 0 < flushes["p50_ms"] <= flushes["p99_ms"] <= flushes["p999_ms"] <= flushes["max_ms"]
+    assert 0 <= flushes["slow_flushes"] <= flushes["flushes"] and flushes["slow_ms"] == 20
+    assert "the disk alone" in run.stdout
+
     podium = results["podium"]
     assert [stage["viewers"] for stage in podium["stages"]] == [VIEWERS]
     _complete(podium["stages"][0])
