@@ -67,6 +67,7 @@ def _print_disk(flushes: dict[str, Any] | None) -> None:
         )
     )
     print(_row(f"flushes over {flushes['slow_ms']} ms", f"{flushes['slow_flushes']:,}"))
+    print()
 
 
 def print_report(results: dict[str, Any]) -> None:
