@@ -9,6 +9,7 @@ directory the benchmark's data lives in, with nothing else running, and reports 
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from pathlib import Path
@@ -59,3 +60,22 @@ def flush_times(directory: Path, seconds: float) -> dict[str, Any]:
         "slow_ms": SLOW_MS,  # the acknowledgement p99 target
         "slow_flushes": sum(latency > SLOW_MS for latency in latencies),
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.disk [DIRECTORY]`: time the flushes where the database will live."""
+    parser = argparse.ArgumentParser(prog="bench.disk", description=__doc__)
+    parser.add_argument("directory", nargs="?", default=".", type=Path)
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args(argv)
+    flushes = flush_times(args.directory, args.seconds)
+    print(
+        f"{flushes['flushes']:,} flushes of {flushes['block_bytes']:,} bytes appended in "
+        f"{args.directory.resolve()} over {args.seconds:g} s: p50 {flushes['p50_ms']} ms, "
+        f"p99 {flushes['p99_ms']} ms, p99.9 {flushes['p999_ms']} ms, slowest "
+        f"{flushes['max_ms']} ms; {flushes['slow_flushes']} over {flushes['slow_ms']} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
