@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import engineio
@@ -128,8 +129,9 @@ class DirectSocket(AsyncSocket):
         """engine.io's websocket loop, lean for a client that opened its websocket directly
         (an upgrade from long-polling keeps the stock one): no writer task, since everything
         is written in place, and no task and timer per message received, only one timer per
-        client for the stock receive timeout. Otherwise as stock: any end of the websocket
-        (or a cancel) ends the loop, then the websocket is closed and the socket with it."""
+        client for the stock receive timeout; plain events go to `fast_events`. Otherwise as
+        stock: any end of the websocket (or a cancel) ends the loop, then the websocket is
+        closed and the socket with it."""
         if self.connected:
             await super()._websocket_handler(ws)
             return
@@ -139,6 +141,7 @@ class DirectSocket(AsyncSocket):
         self.heard_at = loop.time()
         self.silence_timer = loop.call_later(self.silence_limit(), self.check_silence)
         biggest = self.server.max_http_buffer_size
+        fast_events = self.server.fast_events
         try:
             while True:
                 try:
@@ -149,6 +152,13 @@ class DirectSocket(AsyncSocket):
                     break
                 self.heard_at = loop.time()
                 try:
+                    if (
+                        fast_events is not None
+                        and type(data) is str
+                        and data.startswith("42")
+                        and fast_events(self, data)
+                    ):
+                        continue
                     await self.receive(eio_packet.Packet(encoded_packet=data))
                 except eio_exceptions.UnknownPacketError:
                     pass
@@ -206,6 +216,8 @@ class DirectEngineServer(engineio.AsyncServer):
         self.direct_generation = 0  # counts sockets that went direct
         self._async = {**self._async, "websocket": DirectWebSocket}  # this server only
         self.corked = False
+        # Set by the Socket.IO server: takes plain events off the lean receive loop.
+        self.fast_events: Callable[[DirectSocket, str], bool] | None = None
         self.holding: list[DirectSocket] = []  # sockets with frames held while corked
         self.held_frames = self.held_writes = 0  # frames held, and the writes that sent them
 

@@ -24,6 +24,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from server.realtime.direct_sockets import DirectEngineServer, DirectSocket, websocket_frame
+from server.realtime.fast_events import FastEvents
 from server.realtime.packets import JsonFirstPacket
 from server.settings import Settings
 
@@ -40,6 +41,8 @@ CACHED_ROOM_MIN_MEMBERS = 16
 # client; a bigger room (the viewers) is written at once: holding costs each recipient more
 # than the send() it might save, and a broadcast to thousands should not wait a turn.
 CORKED_ROOM_MAX_MEMBERS = 64
+# Event names python-socketio uses for the server's own calls to a namespace's handlers.
+RESERVED_EVENTS = frozenset({"connect", "disconnect"})
 
 
 class FastSocketServer(socketio.AsyncServer):
@@ -48,9 +51,20 @@ class FastSocketServer(socketio.AsyncServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("serializer", JsonFirstPacket)
         super().__init__(*args, **kwargs)
+        if self.async_handlers:  # the fast path runs each event in a task, as these do
+            self.eio.fast_events = FastEvents(self, RESERVED_EVENTS)
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return DirectEngineServer
+
+    async def _handle_event(self, eio_sid: str, namespace: str, ack_id: Any, data: Any) -> None:
+        """A client's event named like the server's own (`connect`, `disconnect`) would call
+        that handler for its socket (python-socketio does not tell them apart): dropped."""
+        event = data[0] if isinstance(data, list) and data else None
+        if isinstance(event, str) and event in RESERVED_EVENTS:
+            log.info("dropped a client's %r event on %s", event, namespace)
+            return
+        await super()._handle_event(eio_sid, namespace, ack_id, data)
 
 
 class FanoutManager(socketio.AsyncManager):

@@ -99,3 +99,26 @@ def test_socketio_packets_come_from_the_serializer_class_and_are_encoded_once_ma
     assert "self.packet_class = serializer" in init
     assert "binary is None and self.data_is_binary(" in source(socketio.packet.Packet.__init__)
     assert "self.json.dumps(data, separators=(',', ':'))" in source(socketio.packet.Packet.encode)
+
+
+def test_the_stock_event_dispatch_is_what_the_fast_events_replace():
+    """server/realtime/fast_events.py does these steps itself for a plain event."""
+    assert "self.server._trigger_event(\n                'message', self.sid, pkt.data," in (
+        source(AsyncSocket.receive)
+    )
+    incoming = source(socketio.AsyncServer._handle_eio_message)
+    assert "await self._handle_event(eio_sid, pkt.namespace, pkt.id," in incoming
+    event = source(socketio.AsyncServer._handle_event)
+    assert "sid = self.manager.sid_from_eio_sid(eio_sid, namespace)" in event
+    assert "if not self.manager.is_connected(sid, namespace):" in event
+    assert "self._handle_event_internal, self, sid, eio_sid, data," in event
+    internal = source(socketio.AsyncServer._handle_event_internal)
+    assert "await server._trigger_event(data[0], namespace, sid, *data[1:])" in internal
+    assert "if r != self.not_handled and id is not None:" in internal
+    assert "packet.ACK, namespace=namespace, id=id, data=data))" in internal
+    trigger = source(socketio.AsyncServer._trigger_event)
+    assert "self._get_event_handler(event, namespace, args)" in trigger  # `on` handlers first
+    assert "await handler.trigger_event(event, *args)" in trigger
+    decode = source(socketio.packet.Packet.decode)
+    assert "q = self.namespace.find('?')" in decode  # a query string: left to the stock path
+    assert "i >= 100" in decode  # so is an ack id of over 100 digits
