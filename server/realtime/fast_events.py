@@ -3,8 +3,9 @@
 A frame that reaches python-socketio's handler the stock way passes through an engine.io
 packet, engine.io's receive and its event trigger (a closure made per message), a
 Socket.IO packet, two more dispatch steps and a task made by `ensure_future`; its answer
-through a Socket.IO packet, an engine.io packet, `send` and a ping-timeout check. About
-13 µs of a 77 µs round trip on the benchmark machine (a py-spy profile of `heartbeat`).
+through a Socket.IO packet, an engine.io packet, `send` and a ping-timeout check. Skipping
+them took a `heartbeat` round trip from 77–84 µs of server CPU to 61–72 on the benchmark
+machine (docs/benchmarks.md).
 
 Here a text frame holding a plain event (engine.io MESSAGE "4", Socket.IO EVENT "2") for a
 namespace with a registered class is parsed once and handed to that namespace's
