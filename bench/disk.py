@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.phases import percentile
 from bench.report import OPEN_LOOP_P99_TARGET_MS as SLOW_MS
 
 BLOCK_BYTES = 40_960  # about what one batch's commit appends to SQLite's WAL
@@ -43,11 +44,9 @@ def flush_times(directory: Path, seconds: float) -> dict[str, Any]:
     finally:
         os.close(descriptor)
         path.unlink(missing_ok=True)
-    latencies.sort()
-    last = len(latencies) - 1
 
     def rank(fraction: float) -> float:
-        return round(latencies[min(last, int(fraction * last))], 2)
+        return round(percentile(latencies, fraction), 2)
 
     return {
         "seconds": seconds,
@@ -56,7 +55,7 @@ def flush_times(directory: Path, seconds: float) -> dict[str, Any]:
         "p50_ms": rank(0.5),
         "p99_ms": rank(0.99),
         "p999_ms": rank(0.999),
-        "max_ms": round(latencies[-1], 2),
+        "max_ms": round(max(latencies), 2),
         "slow_ms": SLOW_MS,  # the acknowledgement p99 target
         "slow_flushes": sum(latency > SLOW_MS for latency in latencies),
     }
