@@ -82,6 +82,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a PostgreSQL server (SQLAlchemy URL); fresh databases are made and dropped on it. "
         "With it, bench.writes' figures are measured on PostgreSQL as well as SQLite",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="`podium serve --workers N`: above 1 needs --database postgresql and --redis-url "
+        "(the targets are for one process; this measures what scaling out does on this machine)",
+    )
+    parser.add_argument("--redis-url", default="", help="Redis for --workers above 1")
     parser.add_argument("--skip-stock", action="store_true", help="no reference run")
     parser.add_argument("--skip-podium", action="store_true", help="only the reference run")
     parser.add_argument(
@@ -111,7 +119,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "the server (by default it runs under SCHED_BATCH, as remote viewers would not)",
     )
     parser.add_argument("--skip-restart", action="store_true")
-    parser.add_argument("--skip-writes", action="store_true")
+    parser.add_argument(
+        "--skip-writes", action="store_true", help="no durable writes, over Socket.IO or not"
+    )
+    parser.add_argument(
+        "--skip-service-writes",
+        action="store_true",
+        help="the writes over Socket.IO, but not bench.writes' through the services",
+    )
     parser.add_argument(
         "--open-loop-rate",
         type=float,
@@ -144,6 +159,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.viewer_counts = sorted({int(n) for n in args.viewers.split(",")})
     if args.database == "postgresql" and not args.postgres_url:
         parser.error("--database postgresql needs --postgres-url")
+    if args.workers > 1 and (args.database != "postgresql" or not args.redis_url):
+        parser.error("--workers above 1 needs --database postgresql and --redis-url")
     if args.quick:
         args.viewer_counts, args.broadcasts, args.warm_up = [500], 8, 2
         args.sweep_rates, args.sweep_seconds = [500], 1
@@ -180,7 +197,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     parts = [("disk", run_disk)] if args.disk_seconds > 0 else []
     if not args.skip_podium:
         parts.append(("podium", run_podium))
-    if not args.skip_writes:
+    if not (args.skip_writes or args.skip_service_writes):
         parts.append(("service_writes", run_service_writes))
     if not args.skip_stock:
         parts.append(("stock", run_stock))
@@ -204,13 +221,16 @@ async def run_podium(args: argparse.Namespace, workdir: Path, progress: Progress
         database_url = ""
         if args.database == "postgresql":
             database_url = await stack.enter_async_context(fresh_postgres(args.postgres_url))
-        return await measure_podium(args, PodiumUnderTest(workdir, database_url), progress)
+        podium = PodiumUnderTest(
+            workdir, database_url, workers=args.workers, redis_url=args.redis_url
+        )
+        return await measure_podium(args, podium, progress)
 
 
 async def measure_podium(
     args: argparse.Namespace, podium: PodiumUnderTest, progress: Progress
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"database": args.database}
+    out: dict[str, Any] = {"database": args.database, "workers": args.workers}
     progress("starting podium serve")
     out["start_seconds"] = round(await podium.start(), 2)
     cores = core_split(args.pin)
@@ -283,6 +303,7 @@ async def measure_podium(
                 rate=1000 if args.quick else args.open_loop_rate,
                 seconds=1 if args.quick else args.open_loop_seconds,
                 sweep=phases.Sweep(args.sweep_rates, args.sweep_seconds),
+                moderator=moderator,
             )
     except Exception as error:
         raise RuntimeError(

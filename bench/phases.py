@@ -186,12 +186,13 @@ async def socket_writes(
     rate: float,
     seconds: float,
     sweep: Sweep,
+    moderator: Link | None = None,
 ) -> dict[str, Any]:
     """Durable submissions then votes over Socket.IO, closed loop: each viewer waits for its
     ack (sent after the commit) before the next; between them, submissions at a steady
     `rate` for `seconds` (open loop), then at each rate of `sweep`. With each, the server's
     and the load generator's CPU time per call: the server's says how close to saturated it
-    ran."""
+    ran. With `moderator`, each open loop also says when that staff client had them all."""
     share = driver.split(list(range(submitters)))
     cpu = server.cpu_seconds(), driver.cpu_seconds()
     asked = await driver.ask(
@@ -202,9 +203,9 @@ async def socket_writes(
         ],
     )
     submissions = _rate(asked, submitters) | _cpu_per_call(asked, server, driver, cpu)
-    open_loop = await paced_submissions(driver, server, submitters, rate, seconds)
+    open_loop = await paced_submissions(driver, server, submitters, rate, seconds, moderator)
     swept = [
-        await paced_submissions(driver, server, submitters, step, sweep.seconds)
+        await paced_submissions(driver, server, submitters, step, sweep.seconds, moderator)
         for step in sweep.rates
     ]
     votes = [f'{{"question_id":{q}}}' for q in question_ids]
@@ -226,13 +227,23 @@ async def socket_writes(
 
 
 async def paced_submissions(
-    driver: Driver, server: ServerProcess, submitters: int, rate: float, seconds: float
+    driver: Driver,
+    server: ServerProcess,
+    submitters: int,
+    rate: float,
+    seconds: float,
+    moderator: Link | None = None,
 ) -> dict[str, Any]:
     """Durable submissions over Socket.IO, open loop: `rate` a second offered in all (shared
     by the load generator's processes) whatever the acks do, as viewers ask in a real event;
     each ack timed from its own call. A closed loop's ack times only say how many callers
-    wait (Little's law: clients ÷ rate); these say how long one caller waits at that rate."""
+    wait (Little's law: clients ÷ rate); these say how long one caller waits at that rate.
+
+    With `moderator` (a staff client), also how long after the last ack it had the last new
+    question: acks do not wait for the pushes, so a push path that falls behind shows only
+    here."""
     share = driver.split(list(range(submitters)))
+    staff_seq_before = (moderator.last_seq or 0) if moderator is not None else 0
     cpu = server.cpu_seconds(), driver.cpu_seconds()
     paced = await driver.ask(
         "paced_calls",
@@ -248,11 +259,34 @@ async def paced_submissions(
         ],
     )
     offered = sum(r["offered_per_second"] for r in paced)
-    return (
+    figures = (
         _rate(paced, submitters)
         | _cpu_per_call(paced, server, driver, cpu)
         | {"offered_per_second": round(offered, 1)}
     )
+    if moderator is not None:
+        last_ack_ns = max(r["finished_ns"] for r in paced)
+        last_question_seq = staff_seq_before + figures["accepted"]
+        figures["moderator_behind_ms"] = await staff_behind(
+            moderator, last_question_seq, last_ack_ns
+        )
+    return figures
+
+
+async def staff_behind(
+    moderator: Link, seq: int, since_ns: int, timeout_s: float = 30
+) -> float | None:
+    """How long after `since_ns` the staff client got update `seq`, in ms (0 when it had it
+    by then; None when it had not within `timeout_s`). Each submission adds one entry to the
+    staff stream, so the phase's last question is `seq` = the seq before it + accepted."""
+    deadline = time.monotonic() + timeout_s
+    while (moderator.last_seq or 0) < seq:
+        if time.monotonic() > deadline:
+            return None
+        await asyncio.sleep(0.002)
+    receipt = moderator.swarm.receipts.get(seq)
+    arrived_ns = receipt[1] if receipt else time.monotonic_ns()
+    return round(max(0, arrived_ns - since_ns) / 1e6, 1)
 
 
 def _cpu_per_call(

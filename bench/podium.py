@@ -56,6 +56,8 @@ class PodiumUnderTest:
 
     workdir: Path
     database_url: str = ""
+    workers: int = 1  # above 1: `podium serve --workers N`, on PostgreSQL and Redis
+    redis_url: str = ""
     server: ServerProcess | None = None
     slug: str = field(default_factory=lambda: f"bench-{secrets.token_hex(4)}")
     username: str = field(default_factory=lambda: f"bench-{secrets.token_hex(4)}")
@@ -76,6 +78,8 @@ class PodiumUnderTest:
         values = {**BENCH_SETTINGS, "data_dir": str(self.workdir / "data"), "port": port}
         if self.database_url:
             values["database_url"] = self.database_url
+        if self.redis_url:
+            values["redis_url"] = self.redis_url
         config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
         add_user = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -98,7 +102,7 @@ class PodiumUnderTest:
         output, _ = await add_user.communicate(self.password.encode() + b"\n")
         if add_user.returncode != 0:
             raise RuntimeError(f"podium user add failed:\n{output.decode()}")
-        self.server = podium_server(config, port, self.workdir / "podium.log")
+        self.server = podium_server(config, port, self.workdir / "podium.log", self.workers)
         return await self.start_again()
 
     async def start_again(self) -> float:

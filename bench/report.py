@@ -51,6 +51,20 @@ def _print_sweep(open_loops: list[dict[str, Any]]) -> None:
     )
 
 
+def _print_moderator_behind(paced: dict[str, Any]) -> None:
+    """When the moderator had the open loop's last question, after its last ack."""
+    if "moderator_behind_ms" not in paced:
+        return
+    behind = paced["moderator_behind_ms"]
+    print(
+        _row(
+            "moderator had every new question, ms after",
+            "not within 30 s" if behind is None else f"{behind:.1f}",
+            "the last ack",
+        )
+    )
+
+
 def _print_disk(flushes: dict[str, Any] | None) -> None:
     """The disk's flush tail: every durable acknowledgement waits for one flush."""
     if not flushes:
@@ -89,8 +103,14 @@ def print_report(results: dict[str, Any]) -> None:
     stock = {
         s["viewers"]: s for s in results.get("stock", {}).get("stages", []) if "broadcast" in s
     }
+    workers = podium.get("workers", 1)
+    serving = (
+        f"{workers} workers sharing the port, with Redis"
+        if workers > 1
+        else "server in its own process"
+    )
     print(
-        f"Podium on {podium['database']}, server in its own process; "
+        f"Podium on {podium['database']}, {serving}; "
         f"viewer tokens minted at {podium.get('tokens_per_second')}/s (not a target)\n"
     )
     for stage in podium.get("stages", []):
@@ -251,6 +271,7 @@ def print_report(results: dict[str, Any]) -> None:
                     paced_p99 <= OPEN_LOOP_P99_TARGET_MS,
                 )
             )
+            _print_moderator_behind(paced)
         _print_sweep([paced, *w.get("open_loop_sweep", [])] if paced else [])
         print(
             _row(

@@ -83,19 +83,51 @@ class ServerProcess:
             return ""
 
     def rss_bytes(self) -> int:
-        """Resident memory now (VmRSS)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS line")
+        """Resident memory now (VmRSS), of the server and of its workers if it has any."""
+        return sum(rss_bytes(pid) for pid in process_tree(self.pid))
 
     def cpu_seconds(self) -> float:
-        return cpu_seconds(self.pid)
+        """CPU time so far, of the server and of its workers if it has any."""
+        return sum(cpu_seconds(pid) for pid in process_tree(self.pid))
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every live process descended from it (`podium serve --workers N`'s)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, index = [pid], 0
+    while index < len(tree):
+        tree.extend(children.get(tree[index], ()))
+        index += 1
+    return tree
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process `pid` now (VmRSS); 0 once it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time process `pid` used so far."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+    """User plus system CPU time process `pid` used so far; 0 once it has gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
     fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
@@ -143,9 +175,10 @@ def settings_free_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("PODIUM_")}
 
 
-def podium_server(config_file: Path, port: int, log_path: Path) -> ServerProcess:
+def podium_server(config_file: Path, port: int, log_path: Path, workers: int = 1) -> ServerProcess:
+    serve = ["serve", "--port", str(port), "--workers", str(workers)]
     return ServerProcess(
-        args=["-m", "server", "--config", str(config_file), "serve", "--port", str(port)],
+        args=["-m", "server", "--config", str(config_file), *serve],
         url=f"http://127.0.0.1:{port}",
         log_path=log_path,
         env=settings_free_environment(),

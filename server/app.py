@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from server import i18n
+from server import i18n, stopping
 from server.app_keys import ATTENDANCE, PRESENCE, SERVICES, SETTINGS, SOCKETS
 from server.http import api, join_links, pages, viewer_forms, viewer_page, webrtc
 from server.http.middleware import (
@@ -119,15 +119,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     ]
     yield
     for task in upkeep:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stopping.stop(task)  # Presence talks to Redis: see server/stopping.py
     await tally.flush()
     await attendance.flush()
     await asyncio.wait_for(publisher.drain(), timeout=5)
-    publishing.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await publishing
+    await stopping.stop(publishing)
     await http.close()
     await db.dispose()
 

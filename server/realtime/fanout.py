@@ -23,9 +23,11 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from server import stopping
 from server.realtime.direct_sockets import DirectEngineServer, DirectSocket, websocket_frame
 from server.realtime.fast_events import FastEvents
 from server.realtime.packets import JsonFirstPacket
+from server.realtime.redis_outbox import PipelinedPublishing
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -240,8 +242,13 @@ class FanoutManager(socketio.AsyncManager):
         return found
 
 
-class RedisFanoutManager(socketio.AsyncRedisManager, FanoutManager):
-    """python-socketio's Redis manager, delivering locally through the fast path."""
+class RedisFanoutManager(PipelinedPublishing, socketio.AsyncRedisManager, FanoutManager):
+    """python-socketio's Redis manager, delivering locally through the fast path and
+    publishing through an outbox (server/realtime/redis_outbox.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_outbox()
 
     async def emit(
         self,
@@ -265,12 +272,12 @@ class RedisFanoutManager(socketio.AsyncRedisManager, FanoutManager):
         )
 
     async def close(self) -> None:
-        """Stop listening to Redis and close its connections."""
+        """Publish what is still in the outbox, stop listening to Redis and close its
+        connections."""
+        await self.flush_outbox()
         listening = getattr(self, "thread", None)
         if listening is not None:
-            listening.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listening
+            await stopping.stop(listening)  # it waits in redis-py: see server/stopping.py
         if self.redis is not None:
             await self.pubsub.aclose()
             await self.redis.aclose()
