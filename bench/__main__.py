@@ -313,7 +313,7 @@ async def measure_podium(
         if moderator is not None:
             moderator.close()
         await driver.stop()
-        await podium.server.stop()
+        out["processes_left_running_at_end"] = await podium.server.stop()
     return out
 
 

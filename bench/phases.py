@@ -148,7 +148,7 @@ async def restart(
     )
     await asyncio.sleep(0.2)  # the workers are now waiting for their links to drop
     killed = time.monotonic_ns()
-    await podium.server.stop()
+    left_running = await podium.server.stop()
     stopped_s = (time.monotonic_ns() - killed) / 1e9
     start_s = await podium.start_again()
     ready = time.monotonic_ns()
@@ -159,6 +159,7 @@ async def restart(
         "viewers_lost": sum(r["failed"] for r in results),
         "failures": [f for r in results for f in r["failures"]][:3],
         "stop_seconds": round(stopped_s, 2),
+        "processes_left_running": left_running,
         "start_seconds": round(start_s, 2),
         "all_back_seconds": round((last_back - killed) / 1e9, 2) if last_back else None,
         "ready_to_all_back_seconds": round((last_back - ready) / 1e9, 2) if last_back else None,

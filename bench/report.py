@@ -65,6 +65,14 @@ def _print_moderator_behind(paced: dict[str, Any]) -> None:
     )
 
 
+def _print_left_running(label: str, figures: dict[str, Any], suffix: str = "") -> None:
+    """Workers still running once their supervisor had stopped (then killed by the bench):
+    a shutdown that hangs."""
+    left = figures.get(f"processes_left_running{suffix}")
+    if left is not None:
+        print(_row(label, f"{left}", "0", left == 0))
+
+
 def _print_disk(flushes: dict[str, Any] | None) -> None:
     """The disk's flush tail: every durable acknowledgement waits for one flush."""
     if not flushes:
@@ -223,6 +231,7 @@ def print_report(results: dict[str, Any]) -> None:
             )
         )
         print(_row("of which: stop / start (s)", f"{r['stop_seconds']} / {r['start_seconds']}"))
+        _print_left_running("server processes left running by the stop", r)
         print(
             _row(
                 "server ready to the last resync (s)",
@@ -296,6 +305,7 @@ def print_report(results: dict[str, Any]) -> None:
                 )
         refused = sub["refused"] + votes["refused"] + (paced or {}).get("refused", 0)
         print(_row("refused", f"{refused}", "0", refused == 0))
+    _print_left_running(" server processes left running at the end", podium, "_at_end")
     for run in results.get("service_writes", []):
         if "error" in run:
             print(f" bench.writes failed: {run['error'][-300:]}")

@@ -15,6 +15,9 @@ from pathlib import Path
 import aiohttp
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Longer than `podium serve --workers N` gives its workers to stop (server/supervisor.py).
+STOP_SECONDS = 40
+HELPERS_END_SECONDS = 3
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -65,16 +68,32 @@ class ServerProcess:
                 await asyncio.sleep(0.05)
         raise RuntimeError(f"{self.args} did not start in {timeout}s:\n{self.log_tail()}")
 
-    async def stop(self, timeout: float = 20) -> None:
-        """SIGTERM, as an operator's restart would; SIGKILL if it does not go."""
+    async def stop(self, timeout: float = STOP_SECONDS) -> int:
+        """SIGTERM, as an operator's restart would; SIGKILL if it does not go. Returns how
+        many of its processes (workers) were still running after it had gone, now killed."""
         if self.process is None or self.process.returncode is not None:
-            return
+            return 0
+        descendants = [(pid, started_at(pid)) for pid in process_tree(self.pid)[1:]]
         self.process.send_signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(self.process.wait(), timeout)
         except TimeoutError:
             self.process.kill()
             await self.process.wait()
+
+        def still_running() -> list[int]:
+            return [pid for pid, started in descendants if started and started_at(pid) == started]
+
+        # Helpers such as multiprocessing's resource tracker end just after the supervisor.
+        for _ in range(int(HELPERS_END_SECONDS / 0.05)):
+            if not still_running():
+                break
+            await asyncio.sleep(0.05)
+        left = still_running()
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(left)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -108,6 +127,16 @@ def process_tree(pid: int) -> list[int]:
         tree.extend(children.get(tree[index], ()))
         index += 1
     return tree
+
+
+def started_at(pid: int) -> int:
+    """When process `pid` started, in clock ticks since boot (0 once it has gone): with the
+    pid, it names one process, not a later one given the same pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat[stat.rindex(")") + 2 :].split()[19])
 
 
 def rss_bytes(pid: int) -> int:

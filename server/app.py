@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from server import i18n, stopping
+from server import i18n
 from server.app_keys import ATTENDANCE, PRESENCE, SERVICES, SETTINGS, SOCKETS
 from server.http import api, join_links, pages, viewer_forms, viewer_page, webrtc
 from server.http.middleware import (
@@ -119,11 +119,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     ]
     yield
     for task in upkeep:
-        await stopping.stop(task)  # Presence talks to Redis: see server/stopping.py
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await tally.flush()
     await attendance.flush()
     await asyncio.wait_for(publisher.drain(), timeout=5)
-    await stopping.stop(publishing)
+    publishing.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await publishing
     await http.close()
     await db.dispose()
 

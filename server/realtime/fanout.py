@@ -277,7 +277,7 @@ class RedisFanoutManager(PipelinedPublishing, socketio.AsyncRedisManager, Fanout
         await self.flush_outbox()
         listening = getattr(self, "thread", None)
         if listening is not None:
-            await stopping.stop(listening)  # it waits in redis-py: see server/stopping.py
+            await stopping.cancel_until_done(listening)  # it waits in redis-py
         if self.redis is not None:
             await self.pubsub.aclose()
             await self.redis.aclose()

@@ -87,6 +87,9 @@ class Presence:
                     await self.push_changes()
                 except Exception:
                     log.exception("pushing viewer counts failed")
+                if asyncio.current_task().cancelling():
+                    # redis-py swallowed the cancel (see server/stopping.py): end as told.
+                    raise asyncio.CancelledError
                 await asyncio.sleep(self.interval)
         finally:
             if self._shared is not None:

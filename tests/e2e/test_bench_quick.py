@@ -75,6 +75,7 @@ def test_quick_benchmark_reports_every_figure_with_every_broadcast_delivered(tmp
     assert restart["viewers_back"] == VIEWERS and restart["viewers_lost"] == 0
     assert 0 < restart["start_seconds"] < restart["all_back_seconds"]
     assert restart["broadcast_after_reached"] == VIEWERS  # every resynced viewer is live again
+    assert restart["processes_left_running"] == podium["processes_left_running_at_end"] == 0
 
     writes = podium["socket_writes"]
     assert writes["submissions"]["accepted"] == 50 * 2 and writes["submissions"]["refused"] == 0
@@ -137,6 +138,9 @@ def test_quick_benchmark_runs_podium_as_several_workers_on_postgresql_and_redis(
     _complete(podium["stages"][0])
     assert podium["restart"]["viewers_back"] == VIEWERS
     assert podium["restart"]["broadcast_after_reached"] == VIEWERS
+    # every worker stopped with its supervisor, at the restart and at the end
+    assert podium["restart"]["processes_left_running"] == 0
+    assert podium["processes_left_running_at_end"] == 0
     writes = podium["socket_writes"]
     assert writes["open_loop_submissions"]["accepted"] == 1000
     _moderator_kept_up(writes["open_loop_submissions"])

@@ -1,4 +1,4 @@
-"""`stopping.stop`: a background task ends at shutdown even when it swallowed its cancel."""
+"""`stopping.cancel_until_done`: a task ends even when it swallowed its cancel."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ async def test_a_task_that_swallowed_its_cancel_is_cancelled_again_until_it_ends
 
     task = asyncio.create_task(like_a_redis_wait())
     await asyncio.sleep(0)
-    await asyncio.wait_for(stopping.stop(task), timeout=5)
+    await asyncio.wait_for(stopping.cancel_until_done(task), timeout=5)
     assert task.cancelled() and swallowed == [True]
 
 
@@ -34,7 +34,7 @@ async def test_what_the_task_failed_with_is_raised():
     task = asyncio.create_task(failing())
     await asyncio.sleep(0)
     with pytest.raises(LookupError, match="own error"):
-        await stopping.stop(task)
+        await stopping.cancel_until_done(task)
 
 
 async def test_a_task_that_has_ended_is_left_as_it_is():
@@ -43,5 +43,5 @@ async def test_a_task_that_has_ended_is_left_as_it_is():
 
     task = asyncio.create_task(quick())
     await task
-    await stopping.stop(task)
+    await stopping.cancel_until_done(task)
     assert task.result() == 7
