@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("redis_url")
     parser.add_argument("--messages", type=int, default=20_000)
     args = parser.parse_args(argv)
+    if args.messages < PIPELINE:
+        parser.error(f"--messages must be at least {PIPELINE} (one pipeline)")
     figures = asyncio.run(run(args.redis_url, args.messages))
     parser_name = "hiredis" if "hiredis" in sys.modules else "redis-py's Python parser"
     print(f"{args.messages:,} messages of {len(MESSAGE)} bytes; replies parsed by {parser_name}")

@@ -305,7 +305,7 @@ def print_report(results: dict[str, Any]) -> None:
                 )
         refused = sub["refused"] + votes["refused"] + (paced or {}).get("refused", 0)
         print(_row("refused", f"{refused}", "0", refused == 0))
-    _print_left_running(" server processes left running at the end", podium, "_at_end")
+    _print_left_running("server processes left running at the end", podium, "_at_end")
     for run in results.get("service_writes", []):
         if "error" in run:
             print(f" bench.writes failed: {run['error'][-300:]}")

@@ -3,9 +3,10 @@
 python-socketio's Redis manager awaits each PUBLISH's reply before its `emit` returns, and
 Podium emits from one task (server/realtime/publisher.py keeps every client's pushes in
 commit order). So with several workers each push costs that task a round trip to Redis:
-277 µs on the benchmark machine, against 20 µs a message when the same PUBLISHes go in one
-pipeline (docs/benchmarks.md). A question pushes three times (two staff namespaces and its
-author), so one worker's pushes topped out near 1,200 questions a second.
+141–277 µs on the benchmark machine, against 18–20 µs a message when the same PUBLISHes go
+in pipelines (`python -m bench.redis_pubsub`, docs/benchmarks.md). A question pushes three
+times (two staff namespaces and its author), so one worker's pushes topped out at 1,200–2,400
+questions a second, and fell seconds behind the acknowledgements above that.
 
 Here `_publish` puts the message in an outbox and returns; one sender task writes whatever
 the outbox holds as a pipeline of PUBLISHes (still one message per PUBLISH, in the order
