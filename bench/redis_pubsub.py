@@ -19,6 +19,8 @@ import uuid
 
 import redis.asyncio as aioredis
 
+from bench.servers import PROJECT_ROOT
+
 MESSAGE = json.dumps(
     {
         "method": "emit",
@@ -32,19 +34,21 @@ MESSAGE = json.dumps(
     }
 )
 PIPELINE = 500
-PUBLISHER = """
-import asyncio, sys, redis.asyncio as aioredis
-url, channel, message, count, pipeline = sys.argv[1:]
-async def main():
-    client = aioredis.Redis.from_url(url)
-    for _ in range(0, int(count), int(pipeline)):
+
+
+async def publish_pipelined(client: aioredis.Redis, channel: str, count: int) -> None:
+    """`count` PUBLISHes of MESSAGE (rounded down to whole pipelines), PIPELINE at a time."""
+    for _ in range(count // PIPELINE):
         async with client.pipeline(transaction=False) as pipe:
-            for _ in range(int(pipeline)):
-                pipe.publish(channel, message)
+            for _ in range(PIPELINE):
+                pipe.publish(channel, MESSAGE)
             await pipe.execute()
+
+
+async def _publish_from_another_process(url: str, channel: str, count: int) -> None:
+    client = aioredis.Redis.from_url(url)
+    await publish_pipelined(client, channel, count)
     await client.aclose()
-asyncio.run(main())
-"""
 
 
 async def publish_cost(url: str, count: int) -> dict[str, float]:
@@ -56,11 +60,7 @@ async def publish_cost(url: str, count: int) -> dict[str, float]:
         await client.publish(channel, MESSAGE)
     one_by_one = (time.perf_counter() - started) / count
     started = time.perf_counter()
-    for _ in range(0, count, PIPELINE):
-        async with client.pipeline(transaction=False) as pipe:
-            for _ in range(PIPELINE):
-                pipe.publish(channel, MESSAGE)
-            await pipe.execute()
+    await publish_pipelined(client, channel, count)
     pipelined = (time.perf_counter() - started) / (count // PIPELINE * PIPELINE)
     await client.aclose()
     return {"awaited_us": one_by_one * 1e6, "pipelined_us": pipelined * 1e6}
@@ -72,8 +72,17 @@ async def listen_cost(url: str, count: int) -> float:
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(channel)
     publisher = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", PUBLISHER, url, channel, MESSAGE, str(count), str(PIPELINE)
+        sys.executable,
+        "-m",
+        "bench.redis_pubsub",
+        url,
+        "--publish-to",
+        channel,
+        "--messages",
+        str(count),
+        cwd=PROJECT_ROOT,
     )
+    count = count // PIPELINE * PIPELINE
     heard, cpu_started = 0, 0.0
     async for message in pubsub.listen():
         if heard == 0:
@@ -99,9 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.redis_pubsub", description=__doc__)
     parser.add_argument("redis_url")
     parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--publish-to", metavar="CHANNEL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.messages < PIPELINE:
         parser.error(f"--messages must be at least {PIPELINE} (one pipeline)")
+    if args.publish_to:  # the publisher of listen_cost, in a process of its own
+        asyncio.run(_publish_from_another_process(args.redis_url, args.publish_to, args.messages))
+        return 0
     figures = asyncio.run(run(args.redis_url, args.messages))
     parser_name = "hiredis" if "hiredis" in sys.modules else "redis-py's Python parser"
     print(f"{args.messages:,} messages of {len(MESSAGE)} bytes; replies parsed by {parser_name}")

@@ -110,18 +110,24 @@ class ServerProcess:
         return sum(cpu_seconds(pid) for pid in process_tree(self.pid))
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the process's name (which may hold spaces), from
+    its state on: fields[1] is the parent, [11] and [12] user and system time, [19] the start
+    time. None once the process has gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
 def process_tree(pid: int) -> list[int]:
     """`pid` and every live process descended from it (`podium serve --workers N`'s)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
+        fields = _stat_fields(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     tree, index = [pid], 0
     while index < len(tree):
         tree.extend(children.get(tree[index], ()))
@@ -132,11 +138,8 @@ def process_tree(pid: int) -> list[int]:
 def started_at(pid: int) -> int:
     """When process `pid` started, in clock ticks since boot (0 once it has gone): with the
     pid, it names one process, not a later one given the same pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0
-    return int(stat[stat.rindex(")") + 2 :].split()[19])
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields is not None else 0
 
 
 def rss_bytes(pid: int) -> int:
@@ -153,12 +156,8 @@ def rss_bytes(pid: int) -> int:
 
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time process `pid` used so far; 0 once it has gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS if fields is not None else 0.0
 
 
 def core_split(pin: bool) -> tuple[set[int], set[int]] | None:

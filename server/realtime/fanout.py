@@ -246,10 +246,6 @@ class RedisFanoutManager(PipelinedPublishing, socketio.AsyncRedisManager, Fanout
     """python-socketio's Redis manager, delivering locally through the fast path and
     publishing through an outbox (server/realtime/redis_outbox.py)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._init_outbox()
-
     async def emit(
         self,
         event: str,

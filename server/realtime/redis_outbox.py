@@ -44,7 +44,8 @@ class PipelinedPublishing:
     connected: bool
     json: Any
 
-    def _init_outbox(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._outbox: deque[str] = deque()
         self._sender: asyncio.Task | None = None
         self._room_in_outbox = asyncio.Event()
@@ -72,7 +73,6 @@ class PipelinedPublishing:
             if len(self._outbox) < OUTBOX_MESSAGES:
                 self._room_in_outbox.set()
             await self._send(messages)
-        self._room_in_outbox.set()
 
     async def _send(self, messages: list[str]) -> None:
         for retries_left in (1, 0):  # two attempts, as python-socketio's own _publish
