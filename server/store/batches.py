@@ -30,33 +30,49 @@ from server.store.models import QuestionRow
 
 QUESTIONS = QuestionRow.__table__
 
+# Read for retried submissions only. `LIMIT 1`: see `_CONTEXT` below.
 _EXISTING = text(
     """
     SELECT q.* FROM json_to_recordset(CAST(:keys AS JSON)) AS k(viewer_id BIGINT, client_id TEXT)
     CROSS JOIN LATERAL (
         SELECT * FROM questions
         WHERE questions.viewer_id = k.viewer_id AND questions.client_id = k.client_id
+        LIMIT 1
     ) AS q
     """
 ).columns(*QUESTIONS.c)
 
 # The authors, which of the batch's keys are already used, and ids for the new questions, in
-# one round trip. Each key is looked up alone in the (viewer_id, client_id) index: testing
-# every author's questions against all the batch's client ids grows with the authors'
-# questions times the batch. The sequence is named once, not for each id it hands out.
+# one round trip. asyncpg prepares the statement once per connection, and PostgreSQL soon
+# keeps one generic plan for it, planned while the tables may have been small (a fresh
+# database's first batches), until the tables are next analysed: a plain join would keep
+# the hash join over whole tables that was cheapest then while they grew. So each row is
+# found by its own index lookup, a LATERAL subquery per key whose `LIMIT 1` (a key names at
+# most one row) keeps the planner from flattening the lookups back into such a join. The
+# sequence is named once, not for each id it hands out.
 _CONTEXT = text(
     """
     WITH used AS (
-        SELECT q.viewer_id, array_agg(q.client_id) AS client_ids
+        SELECT k.viewer_id, array_agg(k.client_id) AS client_ids
         FROM unnest(CAST(:key_viewer_ids AS BIGINT[]), CAST(:key_client_ids AS TEXT[]))
              AS k(viewer_id, client_id)
-        JOIN questions AS q ON q.viewer_id = k.viewer_id AND q.client_id = k.client_id
-        GROUP BY q.viewer_id
+        CROSS JOIN LATERAL (
+            SELECT FROM questions AS q
+            WHERE q.viewer_id = k.viewer_id AND q.client_id = k.client_id
+            LIMIT 1
+        ) AS stored
+        GROUP BY k.viewer_id
     )
     SELECT v.id, v.event_id, v.display_name, v.channel, v.blocked,
            COALESCE(used.client_ids, CAST(ARRAY[] AS TEXT[])) AS used_client_ids,
            reserved.ids AS reserved_ids
-    FROM viewers AS v
+    FROM unnest(CAST(:viewer_ids AS BIGINT[])) AS author(id)
+    CROSS JOIN LATERAL (
+        SELECT viewers.id, viewers.event_id, viewers.display_name, viewers.channel,
+               viewers.blocked
+        FROM viewers WHERE viewers.id = author.id
+        LIMIT 1
+    ) AS v
     CROSS JOIN (
         SELECT ARRAY(
             SELECT nextval((SELECT CAST(pg_get_serial_sequence('questions', 'id') AS REGCLASS)))
@@ -64,7 +80,6 @@ _CONTEXT = text(
         ) AS ids
     ) AS reserved
     LEFT JOIN used ON used.viewer_id = v.id
-    WHERE v.id = ANY(CAST(:viewer_ids AS BIGINT[]))
     """
 )
 

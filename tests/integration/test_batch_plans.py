@@ -1,0 +1,109 @@
+"""PostgreSQL plans a prepared statement's generic plan once, while the tables may be small
+(a fresh database's first batches), and keeps it as they grow until they are next analysed:
+the submission batch's reads must find each row through its index in a plan made then, not
+read whole tables that grow by thousands of rows a second.
+
+A table analysed at a page or two still gets plans that read it whole, as a plan for that
+size should; autovacuum analyses it again after 50 more rows, and the plans are made anew."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from server.store import batches, migrate
+
+KEYS = 30
+# The index each statement must probe, by table; none of them may be read whole.
+CONTEXT_INDEXES = {"questions": "uq_question_client_id", "viewers": "viewers_pkey"}
+EXISTING_INDEXES = {"questions": "uq_question_client_id"}
+
+
+def plan_nodes(node: dict) -> Iterator[dict]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+async def generic_plan(
+    connection: AsyncConnection, name: str, statement, literals: dict[str, str]
+) -> dict:
+    """The plan PostgreSQL keeps for `statement` (prepared as asyncpg prepares it), given
+    each parameter as an SQL literal."""
+    compiled = statement.compile(dialect=connection.dialect)
+    await connection.exec_driver_sql(f"PREPARE {name} AS {compiled}")
+    args = ", ".join(literals[parameter] for parameter in compiled.positiontup)
+    explained = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE {name}({args})")
+    document = explained.scalar_one()
+    return (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+
+
+def tables_read(plan: dict) -> dict[str, set[str]]:
+    """Each table the plan reads, and how: an index's name, or "whole" for a scan of it all."""
+    reads: dict[str, set[str]] = {}
+    for node in plan_nodes(plan):
+        table = node.get("Relation Name")
+        if table is not None:
+            reads.setdefault(table, set()).add(node.get("Index Name", "whole"))
+    return reads
+
+
+async def insert_event_and_viewers(connection: AsyncConnection) -> None:
+    await connection.exec_driver_sql(
+        "INSERT INTO events (slug, title, description, timezone, auto_approve, allow_anonymous,"
+        " max_question_length, public_seq, staff_seq, created_at)"
+        " VALUES ('plans', 'Plans', '', 'UTC', false, true, 300, 0, 0, now())"
+    )
+    await connection.exec_driver_sql(
+        "INSERT INTO viewers (event_id, display_name, channel, blocked, created_at)"
+        " SELECT 1, 'Viewer ' || n, 'remote', false, now() FROM generate_series(1, 2000) AS n"
+    )
+
+
+async def insert_questions(connection: AsyncConnection, count: int) -> None:
+    await connection.exec_driver_sql(
+        "INSERT INTO questions (event_id, viewer_id, client_id, channel, author_name, text,"
+        " original_text, state, flags, starred, votes, version, created_at, updated_at)"
+        " SELECT 1, 1 + n % 2000, 'stored-' || n, 'remote', 'Viewer', 'Why?', 'Why?',"
+        " 'pending', '[]', false, 0, 1, now(), now()"
+        f" FROM generate_series(1, {count}) AS n"
+    )
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_batch_reads_probe_indexes_in_plans_made_while_tables_were_small(
+    database_url: str,
+):
+    await migrate.upgrade(database_url)
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            await insert_event_and_viewers(connection)
+            await insert_questions(connection, 20)
+            await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            viewer_ids = "'{%s}'" % ",".join(str(1 + n * 61 % 2000) for n in range(KEYS))
+            client_ids = "'{%s}'" % ",".join(f"client-{n}" for n in range(KEYS))
+            context = await generic_plan(
+                connection,
+                "context",
+                batches._CONTEXT,
+                {
+                    "key_viewer_ids": viewer_ids,
+                    "key_client_ids": client_ids,
+                    "viewer_ids": viewer_ids,
+                    "count": str(KEYS),
+                },
+            )
+            keys = [{"viewer_id": 1 + n, "client_id": f"stored-{n}"} for n in range(KEYS)]
+            existing = await generic_plan(
+                connection, "existing", batches._EXISTING, {"keys": f"'{json.dumps(keys)}'"}
+            )
+            await connection.rollback()
+    finally:
+        await engine.dispose()
+
+    assert tables_read(context) == {t: {index} for t, index in CONTEXT_INDEXES.items()}
+    assert tables_read(existing) == {t: {index} for t, index in EXISTING_INDEXES.items()}
