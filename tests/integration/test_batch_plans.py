@@ -9,7 +9,7 @@ size should; autovacuum analyses it again after 50 more rows, and the plans are 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -39,6 +39,10 @@ async def generic_plan(
     explained = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE {name}({args})")
     document = explained.scalar_one()
     return (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+
+
+def array_literal(items: Iterable[str]) -> str:
+    return "'{" + ",".join(items) + "}'"
 
 
 def tables_read(plan: dict) -> dict[str, set[str]]:
@@ -84,8 +88,8 @@ async def test_batch_reads_probe_indexes_in_plans_made_while_tables_were_small(
             await insert_event_and_viewers(connection)
             await insert_questions(connection, 20)
             await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-            viewer_ids = "'{%s}'" % ",".join(str(1 + n * 61 % 2000) for n in range(KEYS))
-            client_ids = "'{%s}'" % ",".join(f"client-{n}" for n in range(KEYS))
+            viewer_ids = array_literal(str(1 + n * 61 % 2000) for n in range(KEYS))
+            client_ids = array_literal(f"client-{n}" for n in range(KEYS))
             context = await generic_plan(
                 connection,
                 "context",
