@@ -45,6 +45,10 @@ from server.store.write_queue import QueuedWrites
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 256
+# PostgreSQL connections a worker may hold: for requests and group-commit batches, and for
+# submission batches' statements outside a transaction block (two busy per event being asked).
+POOL_SIZE = 30
+AUTOCOMMIT_POOL_SIZE = 12
 
 
 class UnitOfWork:
@@ -135,13 +139,21 @@ class Database(QueuedWrites):
         else:
             # Last in, first out: under light load the same few connections serve, and the
             # rest lie idle (pinged when next used); under load, the busiest stay warm.
+            # Every connection opened is kept (no overflow): SQLAlchemy closes an overflow
+            # connection as it is returned, so under a burst of requests above the pool's
+            # size nearly each one opened a PostgreSQL backend of its own (viewers joining:
+            # 160 new connections a second, and half as many joins a second).
             self.engine = self.write_engine = create_async_engine(
-                url, pool_size=10, max_overflow=20, pool_use_lifo=True
+                url, pool_size=POOL_SIZE, max_overflow=0, pool_use_lifo=True
             )
             # Statements outside a transaction block, each its own transaction: no BEGIN
             # and COMMIT round trips for a batch whose reads and one write need none.
             self.autocommit_engine = create_async_engine(
-                url, pool_size=4, max_overflow=8, pool_use_lifo=True, isolation_level="AUTOCOMMIT"
+                url,
+                pool_size=AUTOCOMMIT_POOL_SIZE,
+                max_overflow=0,
+                pool_use_lifo=True,
+                isolation_level="AUTOCOMMIT",
             )
             for engine in (self.engine, self.autocommit_engine):
                 ping_when_idle(engine)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
 
 from server.store import events as event_store
-from server.store.database import Database
+from server.store.database import POOL_SIZE, Database
 from server.store.models import EventRow
 from tests.integration import factories
 
@@ -61,3 +62,31 @@ async def test_a_failed_write_releases_the_write_lock(db: Database):
     await asyncio.wait_for(rename(), timeout=5)
     async with db.read() as session:
         assert (await event_store.by_id(session, event.id)).title == "Renamed"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_postgresql_keeps_every_connection_a_burst_opened(db: Database):
+    """A connection opened for a burst of requests is kept for the next burst: opening a
+    PostgreSQL backend for each request above a small pool's size costs more than it does."""
+    opened: list[object] = []
+    sqlalchemy_event.listen(
+        db.engine.sync_engine, "connect", lambda connection, record: opened.append(connection)
+    )
+    burst = POOL_SIZE - 5
+    held = asyncio.Event()
+
+    async def one_request(started: list[int]) -> None:
+        async with db.read() as session:
+            await session.execute(select(1))
+            started.append(1)
+            if len(started) == burst:
+                held.set()
+            await held.wait()  # every request holds its connection at once
+
+    for _ in range(2):
+        started: list[int] = []
+        held.clear()
+        await asyncio.gather(*(one_request(started) for _ in range(burst)))
+
+    assert len(opened) == burst  # all by the first burst; the second opened none
+    assert db.engine.pool.checkedin() == burst
