@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     Row,
-    and_,
     bindparam,
     delete,
     func,
-    or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -27,7 +25,6 @@ from server.store import sqlite_batches
 from server.store.models import AgendaSessionRow, QuestionRow, VoteRow
 
 QUESTIONS = QuestionRow.__table__
-LOOKUP_CHUNK = 32
 VOTES = VoteRow.__table__
 
 
@@ -238,11 +235,8 @@ async def add_votes(
     now = datetime.now(UTC)
     if _is_sqlite(session):
         return await sqlite_batches.add_votes(session, pairs, now)
-    statement = (
-        pg_insert(VOTES).on_conflict_do_nothing().returning(VOTES.c.question_id, VOTES.c.viewer_id)
-    )
-    params = [{"question_id": q, "viewer_id": v, "created_at": now} for q, v in pairs]
-    return {tuple(row) for row in (await session.execute(statement, params)).all()}
+    params = _pair_arrays(pairs) | {"now": now}
+    return {tuple(row) for row in (await session.execute(_ADD_VOTES, params)).all()}
 
 
 async def remove_votes(
@@ -253,43 +247,52 @@ async def remove_votes(
         return set()
     if _is_sqlite(session):
         return await sqlite_batches.remove_votes(session, pairs)
-    removed = set()
-    for params in _chunked(pairs):
-        removed.update(tuple(row) for row in (await session.execute(_REMOVE_VOTES, params)).all())
-    return removed
+    params = _pair_arrays(pairs)
+    return {tuple(row) for row in (await session.execute(_REMOVE_VOTES, params)).all()}
 
 
-def _pairs_match(first: Any, second: Any) -> Any:
-    """`(first, second)` equals one of LOOKUP_CHUNK bound pairs (a0, b0), (a1, b1), ..."""
-    return or_(
-        *(
-            and_(first == bindparam(f"a{n}"), second == bindparam(f"b{n}"))
-            for n in range(LOOKUP_CHUNK)
-        )
-    )
-
-
-def _chunked(pairs: Collection[tuple[Any, Any]]) -> list[dict[str, Any]]:
-    """The parameters of `_pairs_match` for every LOOKUP_CHUNK pairs, the last padded."""
+def _pair_arrays(pairs: Collection[tuple[int, int]]) -> dict[str, list[int]]:
     pairs = list(pairs)
-    chunks = []
-    for start in range(0, len(pairs), LOOKUP_CHUNK):
-        chunk = pairs[start : start + LOOKUP_CHUNK]
-        chunk += chunk[-1:] * (LOOKUP_CHUNK - len(chunk))
-        params = {}
-        for n, (first, second) in enumerate(chunk):
-            params[f"a{n}"] = first
-            params[f"b{n}"] = second
-        chunks.append(params)
-    return chunks
+    return {
+        "question_ids": [question for question, _viewer in pairs],
+        "viewer_ids": [viewer for _question, viewer in pairs],
+    }
 
 
-# OR-ed pairs, always LOOKUP_CHUNK of them (padded with repeats), so that the statement is
-# prepared once rather than once per batch size.
-_REMOVE_VOTES = (
-    delete(VOTES)
-    .where(_pairs_match(VOTES.c.question_id, VOTES.c.viewer_id))
-    .returning(VOTES.c.question_id, VOTES.c.viewer_id)
+# One fixed text, whatever the batch's size (asyncpg prepares each new text in a round trip
+# of its own, and PostgreSQL plans it afresh).
+_ADD_VOTES = text(
+    """
+    INSERT INTO votes (question_id, viewer_id, created_at)
+    SELECT k.question_id, k.viewer_id, CAST(:now AS TIMESTAMPTZ)
+    FROM unnest(CAST(:question_ids AS BIGINT[]), CAST(:viewer_ids AS BIGINT[]))
+         AS k(question_id, viewer_id)
+    ON CONFLICT DO NOTHING
+    RETURNING question_id, viewer_id
+    """
+)
+
+
+# Each pair's row found by its own lookup in the primary key, and deleted by its ctid (votes
+# are never updated, so a row's ctid stays put until it is deleted). A LATERAL lookup with
+# `LIMIT 1` keeps a plan made while the table was small (PostgreSQL keeps one generic plan
+# per prepared statement until the table is next analysed) from reading the whole table for
+# every batch as it grows: see `batches._CONTEXT`.
+_REMOVE_VOTES = text(
+    """
+    DELETE FROM votes
+    WHERE ctid = ANY(ARRAY(
+        SELECT found.ctid
+        FROM unnest(CAST(:question_ids AS BIGINT[]), CAST(:viewer_ids AS BIGINT[]))
+             AS k(question_id, viewer_id)
+        CROSS JOIN LATERAL (
+            SELECT votes.ctid FROM votes
+            WHERE votes.question_id = k.question_id AND votes.viewer_id = k.viewer_id
+            LIMIT 1
+        ) AS found
+    ))
+    RETURNING question_id, viewer_id
+    """
 )
 
 

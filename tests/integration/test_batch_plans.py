@@ -1,7 +1,7 @@
 """PostgreSQL plans a prepared statement's generic plan once, while the tables may be small
 (a fresh database's first batches), and keeps it as they grow until they are next analysed:
-the submission batch's reads must find each row through its index in a plan made then, not
-read whole tables that grow by thousands of rows a second.
+the submission and vote batches' statements must find each row through its index in a plan
+made then, not read whole tables that grow by thousands of rows a second.
 
 A table analysed at a page or two still gets plans that read it whole, as a plan for that
 size should; autovacuum analyses it again after 50 more rows, and the plans are made anew."""
@@ -15,11 +15,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from server.store import batches, migrate
+from server.store import questions as question_store
 
 KEYS = 30
 # The index each statement must probe, by table; none of them may be read whole.
 CONTEXT_INDEXES = {"questions": "uq_question_client_id", "viewers": "viewers_pkey"}
 EXISTING_INDEXES = {"questions": "uq_question_client_id"}
+REMOVE_VOTES_INDEXES = {"votes": "votes_pkey"}
 
 
 def plan_nodes(node: dict) -> Iterator[dict]:
@@ -46,12 +48,13 @@ def array_literal(items: Iterable[str]) -> str:
 
 
 def tables_read(plan: dict) -> dict[str, set[str]]:
-    """Each table the plan reads, and how: an index's name, or "whole" for a scan of it all."""
+    """Each table the plan scans, and how: through an index (its name), or by a scan of
+    another kind ("Seq Scan": the whole table; "Tid Scan": rows already found)."""
     reads: dict[str, set[str]] = {}
     for node in plan_nodes(plan):
         table = node.get("Relation Name")
-        if table is not None:
-            reads.setdefault(table, set()).add(node.get("Index Name", "whole"))
+        if table is not None and node["Node Type"].endswith("Scan"):
+            reads.setdefault(table, set()).add(node.get("Index Name", node["Node Type"]))
     return reads
 
 
@@ -111,3 +114,34 @@ async def test_batch_reads_probe_indexes_in_plans_made_while_tables_were_small(
 
     assert tables_read(context) == {t: {index} for t, index in CONTEXT_INDEXES.items()}
     assert tables_read(existing) == {t: {index} for t, index in EXISTING_INDEXES.items()}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_vote_batches_probe_the_primary_key_in_plans_made_while_tables_were_small(
+    database_url: str,
+):
+    await migrate.upgrade(database_url)
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            await insert_event_and_viewers(connection)
+            await insert_questions(connection, 20)
+            await connection.exec_driver_sql(
+                "INSERT INTO votes SELECT n, n, now() FROM generate_series(1, 20) AS n"
+            )
+            await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            ids = array_literal(str(1 + n) for n in range(KEYS))
+            pairs = {"question_ids": ids, "viewer_ids": ids}
+            removed = await generic_plan(
+                connection, "remove_votes", question_store._REMOVE_VOTES, pairs
+            )
+            added = await generic_plan(
+                connection, "add_votes", question_store._ADD_VOTES, pairs | {"now": "now()"}
+            )
+            await connection.rollback()
+    finally:
+        await engine.dispose()
+
+    # The delete finds each row by the primary key, then deletes it by its ctid.
+    assert tables_read(removed) == {"votes": {"votes_pkey", "Tid Scan"}}
+    assert tables_read(added) == {}  # conflicts are found by the insert, in the primary key
