@@ -273,11 +273,12 @@ _ADD_VOTES = text(
 )
 
 
-# Each pair's row found by its own lookup in the primary key, and deleted by its ctid (votes
-# are never updated, so a row's ctid stays put until it is deleted). A LATERAL lookup with
-# `LIMIT 1` keeps a plan made while the table was small (PostgreSQL keeps one generic plan
-# per prepared statement until the table is next analysed) from reading the whole table for
-# every batch as it grows: see `batches._CONTEXT`.
+# Each pair's row found by its own lookup in the primary key, then deleted by its ctid. A vote
+# a merge moves to another question meanwhile is a new row version, which the ctid no longer
+# names, and is left, as a delete by the pair would leave it. A LATERAL lookup with `LIMIT 1`
+# keeps a plan made while the table was small (PostgreSQL keeps one generic plan per prepared
+# statement until the table is next analysed) from reading the whole table for every batch
+# as it grows: see `batches._CONTEXT`.
 _REMOVE_VOTES = text(
     """
     DELETE FROM votes
