@@ -136,7 +136,11 @@ async def test_vote_batches_probe_the_primary_key_in_plans_made_while_tables_wer
     added = await generic_plan(
         small_tables, "add_votes", question_store._ADD_VOTES, pairs | {"now": "now()"}
     )
+    targets = await generic_plan(
+        small_tables, "vote_targets", question_store._VOTE_TARGETS, {"ids": ids}
+    )
 
     # The delete finds each row by the primary key, then deletes it by its ctid.
     assert tables_read(removed) == {"votes": {"votes_pkey", "Tid Scan"}}
     assert tables_read(added) == {}  # conflicts are found by the insert, in the primary key
+    assert tables_read(targets) == {"questions": {"questions_pkey"}}
