@@ -44,13 +44,15 @@ async def test_one_process_leads_and_another_takes_over_when_it_stops(database_u
     log: list[str] = []
     first, second = Candidate("first", database_url, log), Candidate("second", database_url, log)
     first.start()
-    await wait_until(lambda: first.leadership.is_leader, timeout=10)
+    await wait_until(lambda: log == ["first starts"], timeout=10)
     second.start()
     await asyncio.sleep(0.5)  # several rounds of asking
     assert log == ["first starts"] and not second.leadership.is_leader
 
     await first.stop()
-    await wait_until(lambda: second.leadership.is_leader, timeout=10)
+    # The flag is set a step before the jobs' tasks first run: wait for the jobs themselves.
+    await wait_until(lambda: "second starts" in log, timeout=10)
+    assert second.leadership.is_leader
     await second.stop()
     assert log == ["first starts", "first stops", "second starts", "second stops"]
 
@@ -60,7 +62,7 @@ async def test_a_leader_that_loses_its_connection_stops_its_jobs_and_another_lea
     log: list[str] = []
     first, second = Candidate("first", database_url, log), Candidate("second", database_url, log)
     first.start()
-    await wait_until(lambda: first.leadership.is_leader, timeout=10)
+    await wait_until(lambda: log == ["first starts"], timeout=10)
     second.start()
     admin = create_async_engine(database_url)
     try:
@@ -71,10 +73,9 @@ async def test_a_leader_that_loses_its_connection_stops_its_jobs_and_another_lea
                     " WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
                 )
             )
-        await wait_until(
-            lambda: second.leadership.is_leader and not first.leadership.is_leader, timeout=10
-        )
+        await wait_until(lambda: len(log) == 3, timeout=10)
         assert sorted(log) == ["first starts", "first stops", "second starts"]
+        assert second.leadership.is_leader and not first.leadership.is_leader
         await asyncio.sleep(0.5)
         assert not first.leadership.is_leader  # it asks again, and waits its turn
     finally:
