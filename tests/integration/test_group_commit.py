@@ -12,6 +12,7 @@ from sqlalchemy import func, make_url, select
 from server.store.database import Database
 from server.store.models import ViewerRow
 from tests.integration import factories
+from tests.support.waiting import wait_until
 
 
 class Boom(Exception):
@@ -77,7 +78,7 @@ async def test_a_failing_writer_rolls_back_only_itself_and_only_it_raises(db: Da
     event = await _event(db)
     release, order = asyncio.Event(), []
     first = asyncio.create_task(_held_open(db, event, release, order))
-    await asyncio.sleep(0.05)  # the first writer's body is running: the rest queue
+    await wait_until(lambda: order == ["body first"])  # it holds the batch: the rest queue
 
     async def writer(n: int) -> str:
         async with db.write(event.id) as work:
@@ -106,9 +107,12 @@ async def test_when_the_first_writer_of_a_batch_fails_the_writers_behind_it_stil
     event = await _event(db)
     release = asyncio.Event()
 
+    written: list[str] = []
+
     async def failing_first() -> None:
         async with db.write(event.id) as work:
             await factories.viewer(work.session, event, display_name="failed")
+            written.append("failed")
             await release.wait()
             raise Boom
 
@@ -118,7 +122,7 @@ async def test_when_the_first_writer_of_a_batch_fails_the_writers_behind_it_stil
         return f"V{n}"
 
     first = asyncio.create_task(failing_first())
-    await asyncio.sleep(0.05)  # the first writer's body is running: the rest queue
+    await wait_until(lambda: written == ["failed"])  # it holds the batch: the rest queue
     queued = [asyncio.create_task(writer(n)) for n in range(3)]
     await asyncio.sleep(0.05)
     before = db.stats.batches
@@ -135,7 +139,7 @@ async def test_after_commit_callbacks_run_in_commit_order_before_anyone_returns(
     event = await _event(db)
     release, order = asyncio.Event(), []
     first = asyncio.create_task(_held_open(db, event, release, order))
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: order == ["body first"])  # it holds the batch: the rest queue
 
     async def writer(n: int) -> None:
         async with db.write(event.id) as work:
@@ -162,7 +166,7 @@ async def test_a_writer_cancelled_while_queued_leaves_the_others_to_commit(db: D
     event = await _event(db)
     release, order = asyncio.Event(), []
     first = asyncio.create_task(_held_open(db, event, release, order))
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: order == ["body first"])  # it holds the batch: the rest queue
 
     async def writer(n: int) -> None:
         async with db.write(event.id) as work:
@@ -184,22 +188,24 @@ async def test_a_writer_cancelled_while_its_batch_commits_leaves_the_others_ackn
 ):
     event = await _event(db)
     gates = {name: asyncio.Event() for name in ("before", "after")}
+    written: list[str] = []
     returned: list[str] = []
 
     async def writer(name: str) -> None:
         async with db.write(event.id) as work:
             await factories.viewer(work.session, event, display_name=name)
+            written.append(name)
             if name in gates:
                 await gates[name].wait()
         returned.append(name)
 
     before = asyncio.create_task(writer("before"))  # holds the batch open
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: written == ["before"])
     cancelled = asyncio.create_task(writer("cancelled"))
     after = asyncio.create_task(writer("after"))
     await asyncio.sleep(0.05)
     gates["before"].set()  # "cancelled" writes, then waits for the batch; "after" holds it
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: written == ["before", "cancelled", "after"])
     assert returned == [] and not cancelled.done()
     cancelled.cancel()
     await asyncio.sleep(0.05)
