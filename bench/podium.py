@@ -26,6 +26,7 @@ from bench.servers import (
     podium_server,
     settings_free_environment,
 )
+from server.store.database import with_database_name
 
 # Per-viewer limits high enough that a benchmark viewer asking or voting fast is not refused.
 BENCH_SETTINGS = {
@@ -43,7 +44,7 @@ async def fresh_postgres(server_url: str) -> AsyncIterator[str]:
     try:
         async with admin.connect() as connection:
             await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield server_url.rsplit("/", 1)[0] + "/" + name
+        yield with_database_name(server_url, name)
     finally:
         async with admin.connect() as connection:
             await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -41,6 +41,7 @@ from server.event_loop import loop_name, new_serving_loop
 from server.services import asking, catalog, moderation
 from server.services.context import Actor, Services
 from server.settings import load_settings
+from server.store.database import with_database_name
 
 SLUG = "bench-writes"
 
@@ -186,7 +187,7 @@ async def run_writes(
         admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
         async with admin.connect() as connection:
             await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        database_url = server_url.rsplit("/", 1)[0] + "/" + name
+        database_url = with_database_name(server_url, name)
     else:
         database_url = f"sqlite+aiosqlite:///{data_dir}/podium.db"
     overrides: dict[str, Any] = {}

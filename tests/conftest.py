@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.app import create_app
 from server.settings import CONFIG_DIR, Settings, load_settings
+from server.store.database import with_database_name
 from tests.support.clients import Podium
 
 POSTGRES_URL = os.environ.get("PODIUM_TEST_POSTGRES_URL", "")
@@ -46,7 +47,7 @@ async def database_url(request, tmp_path: Path) -> AsyncIterator[str]:
     async with admin.connect() as connection:
         await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        yield with_database_name(POSTGRES_URL, name)
     finally:
         async with admin.connect() as connection:
             await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
