@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select, text
 
 from server.store import events as event_store
-from server.store.database import POOL_SIZE, Database
+from server.store.database import POOL_SIZE, Database, with_database_name
+from server.store.migrate import upgrade
 from server.store.models import EventRow
 from tests.integration import factories
 
@@ -90,3 +92,23 @@ async def test_postgresql_keeps_every_connection_a_burst_opened(db: Database):
 
     assert len(opened) == burst  # all by the first burst; the second opened none
     assert db.engine.pool.checkedin() == burst
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_postgresql_serves_podium_over_its_unix_socket(database_url: str):
+    """The deployment guide's advice for a database on the same machine works as given."""
+    socket_url = os.environ.get("PODIUM_TEST_POSTGRES_SOCKET_URL")
+    if not socket_url:
+        pytest.skip("PODIUM_TEST_POSTGRES_SOCKET_URL is not set (run scripts/test)")
+    url = with_database_name(socket_url, make_url(database_url).database)
+    await upgrade(url)
+    db = Database(url)
+    try:
+        async with db.write() as work:
+            event = await factories.event(work.session, title="Over the socket")
+        async with db.read() as session:
+            assert (await event_store.by_id(session, event.id)).title == "Over the socket"
+            # No server address: the connection is not TCP.
+            assert (await session.execute(text("SELECT inet_server_addr()"))).scalar() is None
+    finally:
+        await db.dispose()
