@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.servers import (
@@ -26,7 +27,6 @@ from bench.servers import (
     podium_server,
     settings_free_environment,
 )
-from server.store.database import with_database_name
 
 # Per-viewer limits high enough that a benchmark viewer asking or voting fast is not refused.
 BENCH_SETTINGS = {
@@ -36,10 +36,16 @@ BENCH_SETTINGS = {
 }
 
 
+def with_database_name(url: str, name: str) -> str:
+    """`url` naming database `name` instead: its other parts kept, the query too (a Unix
+    socket's `?host=/run/postgresql`, which would hold the last slash)."""
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 @contextlib.asynccontextmanager
-async def fresh_postgres(server_url: str) -> AsyncIterator[str]:
+async def fresh_postgres(server_url: str, prefix: str = "podium_bench") -> AsyncIterator[str]:
     """A new, empty database on the PostgreSQL server at `server_url`, dropped afterwards."""
-    name = f"podium_bench_{secrets.token_hex(5)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as connection:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -32,8 +33,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.podium import fresh_postgres
 from server import gc_tuning
 from server.app import create_app
 from server.app_keys import SERVICES
@@ -41,7 +42,6 @@ from server.event_loop import loop_name, new_serving_loop
 from server.services import asking, catalog, moderation
 from server.services.context import Actor, Services
 from server.settings import load_settings
-from server.store.database import with_database_name
 
 SLUG = "bench-writes"
 
@@ -178,16 +178,12 @@ async def run_writes(
 ) -> dict[str, Any]:
     """Run every phase against a fresh database of the given kind; return the figures."""
     data_dir = tempfile.mkdtemp(prefix="podium-bench-writes-")
-    admin = None
+    fresh_database = contextlib.AsyncExitStack()
     if database == "postgresql":
         server_url = postgres_url or os.environ.get("PODIUM_TEST_POSTGRES_URL", "")
         if not server_url:
             raise SystemExit("PostgreSQL needs --postgres-url or PODIUM_TEST_POSTGRES_URL")
-        name = f"podium_bench_{uuid.uuid4().hex[:10]}"
-        admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        database_url = with_database_name(server_url, name)
+        database_url = await fresh_database.enter_async_context(fresh_postgres(server_url))
     else:
         database_url = f"sqlite+aiosqlite:///{data_dir}/podium.db"
     overrides: dict[str, Any] = {}
@@ -263,10 +259,7 @@ async def run_writes(
     finally:
         await runner.cleanup()
         shutil.rmtree(data_dir, ignore_errors=True)
-        if admin is not None:
-            async with admin.connect() as connection:
-                await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.dispose()
+        await fresh_database.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,17 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.podium import fresh_postgres
 from server.app import create_app
 from server.settings import CONFIG_DIR, Settings, load_settings
-from server.store.database import with_database_name
 from tests.support.clients import Podium
 
 POSTGRES_URL = os.environ.get("PODIUM_TEST_POSTGRES_URL", "")
@@ -42,16 +40,8 @@ async def database_url(request, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'podium.db'}"
         return
-    name = f"podium_t_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database_name(POSTGRES_URL, name)
-    finally:
-        async with admin.connect() as connection:
-            await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.dispose()
+    async with fresh_postgres(POSTGRES_URL, prefix="podium_t") as url:
+        yield url
 
 
 @pytest.fixture

@@ -371,9 +371,3 @@ async def _quietly(awaitable: Any) -> None:
         await awaitable
     except Exception:
         log.debug("ignored while cleaning up a batch", exc_info=True)
-
-
-def with_database_name(url: str, name: str) -> str:
-    """`url` naming database `name` instead: its other parts kept, the query too (a Unix
-    socket's `?host=/run/postgresql`, which would hold the last slash)."""
-    return make_url(url).set(database=name).render_as_string(hide_password=False)

@@ -180,9 +180,8 @@ async def voted_question_ids(session: AsyncSession, viewer_id: int) -> list[int]
 async def vote_counts(session: AsyncSession, question_ids: Sequence[int]) -> dict[int, int]:
     if _is_sqlite(session):
         return await sqlite_batches.vote_counts(session, question_ids)
-    params = {"ids": list(set(question_ids))}
-    rows = (await session.execute(_VOTE_TARGETS, params)).all()
-    return {row.id: row.votes for row in rows}
+    targets = await vote_targets(session, question_ids)
+    return {question_id: row.votes for question_id, row in targets.items()}
 
 
 async def _bump_votes(session: AsyncSession, question_id: int, delta: int) -> None:

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, make_url, select, text
 
+from bench.podium import with_database_name
 from server.store import events as event_store
-from server.store.database import POOL_SIZE, Database, with_database_name
+from server.store.database import POOL_SIZE, Database
 from server.store.migrate import upgrade
 from server.store.models import EventRow
 from tests.integration import factories

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import make_url
 
-from server.store.database import with_database_name
+from bench.podium import with_database_name
 
 
 @pytest.mark.parametrize(
