@@ -42,12 +42,20 @@ class WalCheckpoints:
         self._connection: sqlite3.Connection | None = None
         self._running: asyncio.Task | None = None
         self._in_thread = False  # the task under way is checkpointing (not waiting to)
+        # A commit came while a checkpoint was copying: that pass may have missed its frames.
+        self._committed_meanwhile = False
+        self._closing = False
         self._last_started = float("-inf")
 
     def nudge(self) -> None:
-        """A commit has added to the WAL: checkpoint soon, unless one is under way."""
-        if self._running is not None:
-            return
+        """A commit has added to the WAL: checkpoint soon. A checkpoint waiting to start
+        will copy this commit too; one already copying may not, so another follows it."""
+        if self._running is None:
+            self._start()
+        elif self._in_thread:
+            self._committed_meanwhile = True
+
+    def _start(self) -> None:
         wait = self._last_started + INTERVAL_S - time.monotonic()
         self._running = asyncio.get_running_loop().create_task(self._run(max(0.0, wait)))
 
@@ -63,6 +71,9 @@ class WalCheckpoints:
         finally:
             self._running = None
             self._in_thread = False
+            if self._committed_meanwhile and not self._closing:
+                self._committed_meanwhile = False
+                self._start()
 
     def _checkpoint(self) -> None:
         """One checkpoint, on this object's own connection: a passive one, then a restart if
@@ -90,6 +101,7 @@ class WalCheckpoints:
     async def close(self) -> None:
         """Let a checkpoint under way finish (one waiting to start does not), then close the
         connection: the last connection to close checkpoints what is left."""
+        self._closing = True
         running = self._running
         if running is not None:
             if not self._in_thread:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import threading
 
 import pytest
 from sqlalchemy import func, make_url, select, text
@@ -115,3 +116,34 @@ async def test_a_wal_is_restarted_straight_after_a_passive_pass_and_only_while_i
             assert passes[index - 1] == "PRAGMA wal_checkpoint(PASSIVE)"
     frames, copied = _wal_frames_left(make_url(sqlite_db.url).database)
     assert copied == frames
+
+
+async def test_a_commit_made_while_a_checkpoint_copies_is_checkpointed_after_it(
+    sqlite_db: Database,
+):
+    checkpointer = sqlite_db.checkpoints
+    copied_once, go_on = threading.Event(), threading.Event()
+    checkpoint = checkpointer._checkpoint
+
+    def checkpoint_then_hold() -> None:
+        checkpoint()
+        if not copied_once.is_set():  # the first pass: hold it, as a slow sync would
+            copied_once.set()
+            go_on.wait(timeout=10)
+
+    checkpointer._checkpoint = checkpoint_then_hold
+    event_id = await _write_viewers(sqlite_db, batches=1, per_batch=20)
+    assert await asyncio.to_thread(copied_once.wait, 10)
+
+    # This commit lands after the first pass read the WAL, while it is still under way.
+    await _write_viewers(sqlite_db, batches=1, per_batch=20)
+    runs = checkpointer.runs
+    go_on.set()
+    await asyncio.sleep(checkpoints.INTERVAL_S * 3)
+
+    assert checkpointer.runs == runs + 1
+    frames, copied = _wal_frames_left(make_url(sqlite_db.url).database)
+    assert frames > 0 and copied == frames
+    async with sqlite_db.read() as session:
+        count = select(func.count()).select_from(ViewerRow).where(ViewerRow.event_id == event_id)
+        assert (await session.execute(count)).scalar_one() == 20
