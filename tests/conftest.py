@@ -20,6 +20,8 @@ POSTGRES_URL = os.environ.get("PODIUM_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "")
 DATABASES = ["sqlite", "postgresql"]
 
+pytest_plugins = ["tests.support.hang_report"]
+
 
 def pytest_collection_modifyitems(config, items):
     """Without a PostgreSQL server, its tests skip locally; in CI they must not."""

@@ -1,0 +1,67 @@
+"""A test still running near its timeout prints what its event loop is waiting on.
+
+pytest-timeout prints each thread's stack, but a hung asyncio test is a loop waiting in
+`select`: what matters is which tasks are pending, and where. Shortly before the timeout,
+this adds every pending task's stack to the test's report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import io
+import os
+import threading
+
+import pytest
+
+# Seconds before pytest-timeout's limit at which the tasks are printed.
+MARGIN_S = 30.0
+
+
+def pending_tasks_report() -> str:
+    out = io.StringIO()
+    loops = [
+        found
+        for found in gc.get_objects()
+        if isinstance(found, asyncio.AbstractEventLoop) and not found.is_closed()
+    ]
+    for loop in loops:
+        try:  # read from another thread while the loop may still run: retry a changed set
+            tasks = next(t for t in (_tasks_of(loop) for _ in range(5)) if t is not None)
+        except StopIteration:
+            tasks = []
+        out.write(f"{loop!r} (running: {loop.is_running()}): {len(tasks)} pending tasks\n")
+        for task in tasks:
+            out.write(f"\n{task!r}\n")
+            task.print_stack(limit=12, file=out)
+    return out.getvalue()
+
+
+def _tasks_of(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task] | None:
+    try:
+        return [task for task in asyncio.all_tasks(loop) if not task.done()]
+    except RuntimeError:  # the set changed size while being read
+        return None
+
+
+def _report(item: pytest.Item, after_s: float) -> None:
+    text = f"still running after {after_s:.0f} s\n{pending_tasks_report()}"
+    item.add_report_section("teardown", "pending asyncio tasks", text)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    limit = float(os.environ.get("PODIUM_TEST_HANG_REPORT_S") or 0) or (
+        float(item.config.getini("timeout") or 0) - MARGIN_S
+    )
+    timer = None
+    if limit > 0:
+        timer = threading.Timer(limit, _report, args=(item, limit))
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()
