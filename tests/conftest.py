@@ -6,6 +6,7 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from bench.podium import fresh_postgres
 from server.app import create_app
+from server.event_loop import new_serving_loop
 from server.settings import CONFIG_DIR, Settings, load_settings
 from tests.support.clients import Podium
 
@@ -21,6 +23,13 @@ REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "")
 DATABASES = ["sqlite", "postgresql"]
 
 pytest_plugins = ["tests.support.hang_report"]
+
+
+def pytest_asyncio_loop_factories(config, item):
+    """Tests run on the loop `podium serve` runs on (its asyncio kind): at a test's end, an
+    async generator that never finishes closing is named and left after a few seconds, as
+    when a worker stops, instead of holding the suite until the test's timeout."""
+    return {"serving": partial(new_serving_loop, "asyncio")}
 
 
 def pytest_collection_modifyitems(config, items):

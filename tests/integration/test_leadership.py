@@ -92,3 +92,46 @@ async def test_on_sqlite_the_only_process_leads_at_once(tmp_path):
     assert only.leadership.is_leader
     await only.stop()
     assert log == ["only starts", "only stops"]
+
+
+class CleansUp:
+    """A job whose clean-up after a cancel takes a moment, as closing a connection does."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def job(self) -> None:
+        self.log.append("starts")
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)
+            self.log.append("cleaned up")
+            raise
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_stopping_cancels_each_job_once_and_lets_its_clean_up_finish(database_url):
+    log: list[str] = []
+    leadership = Leadership(database_url, [CleansUp(log).job, CleansUp(log).job])
+    task = asyncio.create_task(leadership.run())
+    await wait_until(lambda: log == ["starts", "starts"], timeout=5)
+
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert log == ["starts", "starts", "cleaned up", "cleaned up"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_job_that_fails_stops_the_others_and_they_clean_up(database_url):
+    log: list[str] = []
+
+    async def fails() -> None:
+        await wait_until(lambda: "starts" in log, timeout=5)
+        raise RuntimeError("the job broke")
+
+    leadership = Leadership(database_url, [CleansUp(log).job, fails])
+    with pytest.raises(RuntimeError, match="the job broke"):
+        await leadership.run()
+    assert log == ["starts", "cleaned up"]
