@@ -115,7 +115,9 @@ class Database(QueuedWrites):
         self.max_batch = max_batch
         if self.is_sqlite:
             # Reads keep aiosqlite's thread; the one writer runs its statements inline.
-            self.engine = create_async_engine(url)
+            self.engine = create_async_engine(
+                url, async_creator=sqlite_connections.reader_creator(url)
+            )
             self.write_engine = create_async_engine(
                 url,
                 async_creator=sqlite_connections.inline_creator(url),

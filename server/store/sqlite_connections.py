@@ -1,7 +1,7 @@
 """SQLite connections: their settings, and the writer's connection whose statements run inline.
 
-Reads keep aiosqlite's thread; the one writer's statements run on the event loop's thread
-(`InlineSqliteConnection`), all but those that may wait.
+Reads keep aiosqlite's thread (`SqliteConnection`); the one writer's statements run on the
+event loop's thread (`InlineSqliteConnection`), all but those that may wait.
 """
 
 from __future__ import annotations
@@ -42,7 +42,23 @@ def begin_with(statement: str, connection: Any) -> None:
     connection.exec_driver_sql(statement)
 
 
-class InlineSqliteConnection(aiosqlite.Connection):
+class SqliteConnection(aiosqlite.Connection):
+    """aiosqlite's connection, whose thread may be told to stop more than once.
+
+    When a cancel interrupts SQLAlchemy's graceful close of a connection, it stops the
+    connection's thread at once (`stop()`, its "force close"); the graceful close, still
+    running, stops it again in its last step and waits for that second stop, which the
+    ended thread never answers: aiosqlite 0.22's `close()` then never returns, and whatever
+    awaits it (a task being cancelled, an async generator closing at the loop's end) hangs
+    with it. Here a second stop is a no-op."""
+
+    def stop(self) -> Any:
+        if not self._running:
+            return None  # already stopped: the thread ends after the first stop's step
+        return super().stop()
+
+
+class InlineSqliteConnection(SqliteConnection):
     """aiosqlite, except that statements run at once on the event loop's thread.
 
     A statement on a local SQLite file takes microseconds; handing each one to aiosqlite's
@@ -78,13 +94,25 @@ class InlineSqliteConnection(aiosqlite.Connection):
         await super()._execute(self._conn.commit)
 
 
+def reader_creator(url: str) -> Callable[[], Any]:
+    """Connections for reads: aiosqlite's, safe to stop twice."""
+    return _creator(url, SqliteConnection)
+
+
 def inline_creator(url: str) -> Callable[[], Any]:
+    """Connections for the one writer: statements inline, but for those that may wait."""
+    return _creator(url, InlineSqliteConnection)
+
+
+def _creator(url: str, kind: type[SqliteConnection]) -> Callable[[], Any]:
     path = make_url(url).database
 
-    def connect() -> InlineSqliteConnection:
-        connection = InlineSqliteConnection(
+    def connect() -> SqliteConnection:
+        connection = kind(
             partial(sqlite3.connect, path, check_same_thread=False), iter_chunk_size=64
         )
+        # aiosqlite 0.22's threads hold the process at exit until their connection closes:
+        # one left open by a fault must not keep a stopped server from exiting.
         connection._thread.daemon = True
         return connection
 
