@@ -140,8 +140,7 @@ async def purge_due(s: Services, now: datetime | None = None) -> list[int]:
 
 async def run(s: Services) -> None:
     # Not at the very start: a server stopped straight after starting would cancel the purge
-    # mid-query, and aiosqlite can then hang the event loop's close (its connection is
-    # force-stopped while SQLAlchemy's graceful close still waits on it).
+    # mid-query (which once hung the loop's close: see SqliteConnection), for nothing.
     await asyncio.sleep(FIRST_PURGE_DELAY_SECONDS)
     while True:
         try:
