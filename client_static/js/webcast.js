@@ -38,12 +38,21 @@ function render() {
       cards.delete(id);
     }
   }
+  let previous = null;
   for (const id of wanted) {
     const room = store.rooms[id];
     if (!room) continue;
     if (!cards.has(id)) cards.set(id, buildCard(room));
-    list.append(cards.get(id)); // keeps the agenda's room order
-    updateCard(cards.get(id), room);
+    const card = cards.get(id);
+    // In the agenda's room order, moved only when out of it: moving a card takes the focus
+    // out of the field someone is typing in, and updates come every few seconds.
+    const expectedPlace = previous ? previous.nextElementSibling : list.firstElementChild;
+    if (expectedPlace !== card) {
+      if (previous) previous.after(card);
+      else list.prepend(card);
+    }
+    previous = card;
+    updateCard(card, room);
   }
 }
 

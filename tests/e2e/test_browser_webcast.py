@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from server.demo_media import TEST_PATTERNS, hls_command
-from tests.e2e.test_browser_flow import watch_console
+from tests.e2e.test_browser_flow import staff_page, watch_console
 from tests.support.browser import artefact, chromium, chromium_path
 from tests.support.clients import EVENT
 
@@ -144,3 +145,36 @@ async def test_viewer_plays_live_hls_fails_over_without_reload_and_shows_caption
             await expect(captions).to_contain_text(CAPTION)
             await page.locator("#watch").screenshot(path=artefact("browser-webcast-captions.png"))
     assert problems == [], problems
+
+
+async def test_an_organiser_typing_in_a_room_card_keeps_the_focus_as_updates_arrive(
+    podium, tmp_path
+):
+    main = podium.rooms["main"]
+    playlist = tmp_path / "media" / "m" / "index.m3u8"  # served at /media/m/index.m3u8
+    playlist.parent.mkdir(parents=True)
+    playlist.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg0.ts\n")
+    admin = await podium.staff("admin")
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await staff_page(context, podium.base_url, "admin", f"/e/{EVENT}/webcast")
+        card = page.locator(".webcast-room").filter(has=page.get_by_role("heading", name="Main"))
+        name = card.get_by_role("textbox", name="Captioner name")
+        await name.click()
+        await page.keyboard.type("Steno")
+
+        # Another organiser's changes reach this page while the name is being typed.
+        source = {"role": "primary", "kind": "hls", "url": f"{podium.base_url}/media/m/index.m3u8"}
+        for path, change in (("sources", source), ("status", {"status": "live"})):
+            method = "PUT" if path == "sources" else "POST"
+            status, body = await admin.command(method, f"/rooms/{main}/{path}", change)
+            assert status == 200, body
+        await expect(card.locator("[data-part=status-badge]")).to_have_text("Live")
+
+        await expect(name).to_be_focused()
+        await page.keyboard.type(" Smith")
+        await expect(name).to_have_value("Steno Smith")
+        await card.get_by_role("button", name="Create caption token").click()
+        await expect(
+            card.get_by_role("textbox", name="Caption token for Steno Smith")
+        ).to_have_value(re.compile("^cap_"))
