@@ -139,8 +139,8 @@ async def purge_due(s: Services, now: datetime | None = None) -> list[int]:
 
 
 async def run(s: Services) -> None:
-    # Not at the very start: a server stopped straight after starting would cancel the purge
-    # mid-query (which once hung the loop's close: see SqliteConnection), for nothing.
+    # Not at the very start: a server stopped straight after starting would only cut the
+    # purge short mid-query (a cut that once hung the loop's close: see SqliteConnection).
     await asyncio.sleep(FIRST_PURGE_DELAY_SECONDS)
     while True:
         try:

@@ -19,11 +19,12 @@ import threading
 
 import pytest
 
-# Seconds before pytest-timeout's limit at which the tasks are printed.
+# Seconds before pytest-timeout's limit at which the tasks are reported.
 MARGIN_S = 30.0
 
 
 def pending_tasks_report() -> str:
+    """Every open event loop's pending tasks, each with its stack (read from any thread)."""
     out = io.StringIO()
     loops = [
         found
@@ -31,10 +32,12 @@ def pending_tasks_report() -> str:
         if isinstance(found, asyncio.AbstractEventLoop) and not found.is_closed()
     ]
     for loop in loops:
-        try:  # read from another thread while the loop may still run: retry a changed set
-            tasks = next(t for t in (_tasks_of(loop) for _ in range(5)) if t is not None)
-        except StopIteration:
-            tasks = []
+        tasks: list[asyncio.Task] = []
+        for _ in range(5):  # read while the loop may still run: the set can change meanwhile
+            found = _tasks_of(loop)
+            if found is not None:
+                tasks = found
+                break
         out.write(f"{loop!r} (running: {loop.is_running()}): {len(tasks)} pending tasks\n")
         for task in tasks:
             out.write(f"\n{task!r}\n")
