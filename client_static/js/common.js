@@ -201,6 +201,17 @@ export function badge(state) {
 export const authorName = (question) => question.author || t('Anonymous');
 
 /**
+ * Put `child` right after `previous` in `list` (first, if `previous` is null), moving it only
+ * when it is not there already: a move takes the focus out of whatever inside it has it.
+ */
+export function placeAfter(list, previous, child) {
+  const expectedPlace = previous ? previous.nextElementSibling : list.firstElementChild;
+  if (expectedPlace === child) return;
+  if (previous) previous.after(child);
+  else list.prepend(child);
+}
+
+/**
  * Make `list` show `items` in order, one child per item keyed by `key(item)`.
  * A child is rebuilt with `build(item)` only when `signature(item)` changed; moved
  * otherwise. Focus inside the list survives rebuilds and moves through `data-focus` keys.
@@ -225,11 +236,7 @@ export function renderList(list, items, { key, build, signature }) {
       if (child) child.replaceWith(fresh);
       child = fresh;
     }
-    const expectedPlace = previous ? previous.nextElementSibling : list.firstElementChild;
-    if (expectedPlace !== child) {
-      if (previous) previous.after(child);
-      else list.prepend(child);
-    }
+    placeAfter(list, previous, child);
     previous = child;
   }
   for (const [id, child] of existing) if (!wanted.has(id)) child.remove();

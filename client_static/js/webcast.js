@@ -1,5 +1,5 @@
 // The organiser's webcast console: per room its status, sources, switch, now playing, captions.
-import { ApiError, announce, api, apiText, config, el, errorText, formatDateTime, formatTime, handleForm, notify } from './common.js';
+import { ApiError, announce, api, apiText, config, el, errorText, formatDateTime, formatTime, handleForm, notify, placeAfter } from './common.js';
 import { t, tn } from './i18n.js';
 import { PublishPanels } from './publish_panel.js';
 import { StaffState } from './staff.js';
@@ -44,13 +44,7 @@ function render() {
     if (!room) continue;
     if (!cards.has(id)) cards.set(id, buildCard(room));
     const card = cards.get(id);
-    // In the agenda's room order, moved only when out of it: moving a card takes the focus
-    // out of the field someone is typing in, and updates come every few seconds.
-    const expectedPlace = previous ? previous.nextElementSibling : list.firstElementChild;
-    if (expectedPlace !== card) {
-      if (previous) previous.after(card);
-      else list.prepend(card);
-    }
+    placeAfter(list, previous, card); // the agenda's room order; updates come every few seconds
     previous = card;
     updateCard(card, room);
   }
