@@ -21,19 +21,17 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
 import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import disk, phases
-from bench.driver import Driver, SwarmSpec, event_loop_name, raise_open_file_limit, run_fast
+from bench.driver import Driver, SwarmSpec, raise_open_file_limit, run_fast
+from bench.host import loadavg, machine, probe_ms
 from bench.loadgen import RECONNECT_DELAY_MAX_S, RECONNECT_DELAY_S, Swarm
 from bench.podium import PodiumUnderTest, fresh_postgres
 from bench.report import print_report
@@ -212,7 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             timings[name] = round(time.monotonic() - started, 1)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    results["machine"]["loadavg_after"] = loadavg()
+    results["machine"] |= {"loadavg_after": loadavg(), "probe_ms_after": probe_ms()}
     return results
 
 
@@ -397,28 +395,6 @@ async def run_service_writes(args: argparse.Namespace, _workdir: Path, progress:
     if process.returncode != 0:
         return [{"error": errors.decode(errors="replace")[-2000:]}]
     return [json.loads(line) for line in output.decode().splitlines() if line.startswith("{")]
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory = Path("/proc/meminfo").read_text().split()[1]
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(int(memory) / 2**20, 1),
-        "python": platform.python_version(),
-        "loadavg_before": loadavg(),
-        "load_generator_loop": event_loop_name(),
-    }
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,6 +98,8 @@ def print_report(results: dict[str, Any]) -> None:
         f"\nPodium benchmark, {m['date']}: {m['cores']} cores ({m['cpu']}), "
         f"{m['memory_gib']} GiB, Python {m['python']}; "
         f"load average {m['loadavg_before']} before, {m.get('loadavg_after', '?')} after; "
+        f"the host's speed (a fixed Python loop, ms: higher is slower) "
+        f"{m.get('probe_ms_before', '?')} before, {m.get('probe_ms_after', '?')} after; "
         f"load generator on {m['load_generator_loop']}; pinning: {m.get('pinning', 'none')}; "
         f"load generator scheduling: {m.get('load_generator_scheduling', 'normal')}"
     )

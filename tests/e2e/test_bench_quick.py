@@ -105,6 +105,8 @@ def test_quick_benchmark_reports_every_figure_with_every_broadcast_delivered(tmp
     assert "Podium / stock, fan-out p99" in printed
     assert "Podium / stock, CPU per delivery" in printed
     assert results["machine"]["cores"] >= 1 and results["machine"]["date"]
+    assert results["machine"]["probe_ms_before"] > 0 and results["machine"]["probe_ms_after"] > 0
+    assert "the host's speed (a fixed Python loop, ms: higher is slower)" in printed
 
 
 def test_quick_benchmark_runs_podium_as_several_workers_on_postgresql_and_redis(
