@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from server import schemas as sc
 from server.app_keys import SERVICES
 from server.commands import ADMINS, COMMANDS, MODERATORS, STAFF, VIEWER, authorize, dispatch
-from server.domain.errors import InvalidInput, NotAuthenticated
+from server.domain.errors import InvalidInput
 from server.http.auth import SESSION_COOKIE, current_actor, set_session_cookie, staff_session
-from server.services import asking, auth, captions, catalog, privacy, queries, reports
+from server.services import asking, auth, catalog, queries
 from server.services.context import Actor
 from server.store.models import EventRow
 
@@ -319,192 +319,27 @@ async def staff_questions(request: web.Request) -> web.Response:
 @api("GET", "/api/v1/events/{slug}/rooms/{room_id}/running-order", "A stage's running order", STAFF)
 async def running_order(request: web.Request) -> web.Response:
     _actor, event = await guarded(request, STAFF)
-    room_id = _path_int(request, "room_id")
+    room_id = path_int(request, "room_id")
     return web.json_response(await queries.running_order(request.app[SERVICES], event, room_id))
 
 
 @api("GET", "/api/v1/events/{slug}/rooms/{room_id}/stage", "What a stage shows now", PUBLIC)
 async def stage(request: web.Request) -> web.Response:
     event = await event_of(request)
-    room_id = _path_int(request, "room_id")
+    room_id = path_int(request, "room_id")
     return web.json_response(await queries.stage(request.app[SERVICES], event, room_id))
 
 
-def _path_int(request: web.Request, key: str) -> int:
+def path_int(request: web.Request, key: str) -> int:
     try:
         return int(request.match_info[key])
     except ValueError as error:
         raise InvalidInput(f"{key} must be a number", fields={key: "not a number"}) from error
 
 
-# --- webcast: rooms' stream metadata, captions, agenda formats ------------------------------
-
-
-@api(
-    "GET", "/api/v1/events/{slug}/caption-tokens", "List caption tokens (not their secrets)", ADMINS
-)
-async def list_caption_tokens(request: web.Request) -> web.Response:
-    _actor, event = await guarded(request, ADMINS)
-    return web.json_response(await captions.tokens(request.app[SERVICES], event))
-
-
-@api("GET", "/api/v1/events/{slug}/rooms", "Every room's stream metadata", PUBLIC)
-async def rooms(request: web.Request) -> web.Response:
-    event = await event_of(request)
-    return web.json_response(await queries.rooms(request.app[SERVICES], event))
-
-
-@api("GET", "/api/v1/events/{slug}/rooms/{room_id}", "One room's stream metadata", PUBLIC)
-async def room(request: web.Request) -> web.Response:
-    event = await event_of(request)
-    room_id = _path_int(request, "room_id")
-    return web.json_response(await queries.room(request.app[SERVICES], event, room_id))
-
-
-@api(
-    "POST",
-    "/api/v1/captions",
-    "Post a caption line (caption token as Bearer)",
-    CAPTIONER,
-    body=sc.PostCaption,
-)
-async def post_caption(request: web.Request) -> web.Response:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        raise NotAuthenticated("send the caption token as: Authorization: Bearer cap_...")
-    data = sc.PostCaption.model_validate(await read_json(request))
-    line = await captions.post_line(
-        request.app[SERVICES], header.removeprefix("Bearer "), data.text
-    )
-    return web.json_response(line, status=201)
-
-
-@api("GET", "/api/v1/events/{slug}/rooms/{room_id}/captions", "The newest caption lines", PUBLIC)
-async def recent_captions(request: web.Request) -> web.Response:
-    event = await event_of(request)
-    room_id = _path_int(request, "room_id")
-    return web.json_response(await captions.recent_lines(request.app[SERVICES], event, room_id))
-
-
-@api(
-    "GET",
-    "/api/v1/events/{slug}/rooms/{room_id}/captions.vtt",
-    "The room's caption transcript as WebVTT",
-    PUBLIC,
-)
-async def captions_vtt(request: web.Request) -> web.Response:
-    event = await event_of(request)
-    room_id = _path_int(request, "room_id")
-    text = await captions.transcript_vtt(request.app[SERVICES], event, room_id)
-    return web.Response(
-        text=text,
-        content_type="text/vtt",
-        headers={"Content-Disposition": f'attachment; filename="{event.slug}-room-{room_id}.vtt"'},
-    )
-
-
-@api(
-    "POST",
-    "/api/v1/events/{slug}/agenda/import",
-    "Import sessions: CSV (title,kind,room,start,end) or pretalx/frab JSON",
-    ADMINS,
-    query=sc.AgendaImport,
-)
-async def import_agenda(request: web.Request) -> web.Response:
-    actor, event = await guarded(request, ADMINS)
-    wanted = read_query(request, sc.AgendaImport)
-    try:
-        text = (await request.read()).decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidInput("the file must be UTF-8 text", fields={"body": "not UTF-8"}) from error
-    result = await catalog.import_agenda(request.app[SERVICES], actor, event, text, wanted.format)
-    return web.json_response(result, status=201)
-
-
-@api("GET", "/api/v1/events/{slug}/agenda.ics", "The agenda as iCalendar", PUBLIC)
-async def agenda_ics(request: web.Request) -> web.Response:
-    event = await event_of(request)
-    text = await catalog.agenda_ical(request.app[SERVICES], event)
-    return web.Response(
-        text=text,
-        content_type="text/calendar",
-        headers={"Content-Disposition": f'attachment; filename="{event.slug}.ics"'},
-    )
-
-
-# --- attendance, reach reports, personal data ------------------------------------------------
-
-
-@api("GET", "/api/v1/events/{slug}/reports", "Reach report: event and each session", ADMINS)
-async def report(request: web.Request) -> web.Response:
-    _actor, event = await guarded(request, ADMINS)
-    return web.json_response(await reports.event_report(request.app[SERVICES], event))
-
-
-@api("GET", "/api/v1/events/{slug}/reports/aggregates.csv", "Report figures as CSV", ADMINS)
-async def report_csv(request: web.Request) -> web.Response:
-    _actor, event = await guarded(request, ADMINS)
-    text = await reports.aggregates_csv(request.app[SERVICES], event)
-    return _csv(text, f"{event.slug}-reach.csv")
-
-
-@api(
-    "GET",
-    "/api/v1/events/{slug}/reports/attendance.csv",
-    "Attendance intervals (pseudonymous) as CSV",
-    ADMINS,
-)
-async def attendance_csv(request: web.Request) -> web.Response:
-    _actor, event = await guarded(request, ADMINS)
-    text = await reports.intervals_csv(request.app[SERVICES], event)
-    return _csv(text, f"{event.slug}-attendance.csv")
-
-
-def _csv(text: str, filename: str) -> web.Response:
-    return web.Response(
-        text=text,
-        content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-@api(
-    "PUT",
-    "/api/v1/events/{slug}/viewers/me/registration",
-    "Register (name, organisation, accessibility needs) with consent",
-    VIEWER,
-    body=sc.Register,
-)
-async def register(request: web.Request) -> web.Response:
-    actor, event = await guarded(request, VIEWER)
-    data = sc.Register.model_validate(await read_json(request))
-    result = await privacy.register(
-        request.app[SERVICES],
-        actor,
-        event,
-        data.name,
-        data.organisation,
-        data.accessibility_needs,
-        data.consent,
-    )
-    return web.json_response(result)
-
-
-@api("GET", "/api/v1/events/{slug}/viewers/me/data", "Everything held about the viewer", VIEWER)
-async def my_data(request: web.Request) -> web.Response:
-    actor, event = await guarded(request, VIEWER)
-    return web.json_response(
-        await privacy.my_data(request.app[SERVICES], actor, event),
-        headers={"Content-Disposition": 'attachment; filename="my-podium-data.json"'},
-    )
-
-
-@api("DELETE", "/api/v1/events/{slug}/viewers/me", "Erase the viewer's personal data", VIEWER)
-async def erase_me(request: web.Request) -> web.Response:
-    actor, event = await guarded(request, VIEWER)
-    return web.json_response(await privacy.erase_me(request.app[SERVICES], actor, event))
-
-
-# The organiser's WebRTC routes (publish tokens, who may watch) register themselves here, so
-# that the route table, the OpenAPI document and docs/api.md list them.
+# The webcast's, attendance's and the organiser's WebRTC routes (in modules of their own)
+# register themselves here, so that the route table, the OpenAPI document and docs/api.md
+# list them.
+from server.http import api_attendance as _attendance  # noqa: E402, F401
+from server.http import api_webcast as _webcast  # noqa: E402, F401
 from server.http import webrtc as _webrtc  # noqa: E402, F401

@@ -14,7 +14,7 @@ from server.app_keys import PEERS, SERVICES, SETTINGS
 from server.commands import ADMINS, STAFF
 from server.domain.errors import DomainError, InvalidInput, NotAuthenticated
 from server.errors import HTTP_STATUS, describe
-from server.http.api import Handler, _path_int, api, guarded, read_json
+from server.http.api import Handler, api, guarded, path_int, read_json
 from server.http.auth import current_actor
 from server.services import captions, webrtc
 from server.services.context import Actor
@@ -130,7 +130,7 @@ def _created(request: web.Request, kind: str, room_id: int, session_id: str, ans
 @sdp_endpoint
 async def whip_publish(request: web.Request) -> web.StreamResponse:
     s = request.app[SERVICES]
-    event, room = await webrtc.room_and_event(s, _path_int(request, "room_id"))
+    event, room = await webrtc.room_and_event(s, path_int(request, "room_id"))
     token = _bearer(request)
     if token is not None:
         webrtc.check_publish_token(room, token)
@@ -157,7 +157,7 @@ async def whip_stop(request: web.Request) -> web.StreamResponse:
 @sdp_endpoint
 async def whep_watch(request: web.Request) -> web.StreamResponse:
     s = request.app[SERVICES]
-    event, room = await webrtc.room_and_event(s, _path_int(request, "room_id"))
+    event, room = await webrtc.room_and_event(s, path_int(request, "room_id"))
     token = _bearer(request)
     if token is not None and token.startswith(captions.TOKEN_PREFIX):
         await webrtc.check_captioner(s, token, room)
@@ -179,7 +179,7 @@ async def whep_stop(request: web.Request) -> web.StreamResponse:
 
 
 async def _stop(request: web.Request, role: str) -> None:
-    room_id = _path_int(request, "room_id")
+    room_id = path_int(request, "room_id")
     await webrtc.stop(request.app[PEERS], room_id, role, request.match_info["session_id"])
 
 
@@ -206,7 +206,7 @@ async def webrtc_status(request: web.Request) -> web.Response:
 )
 async def create_publish_token(request: web.Request) -> web.Response:
     actor, event = await guarded(request, ADMINS)
-    room_id = _path_int(request, "room_id")
+    room_id = path_int(request, "room_id")
     s, registry = request.app[SERVICES], request.app[PEERS]
     result = await webrtc.create_publish_token(s, registry, actor, event, room_id)
     return web.json_response(result, status=201)
@@ -220,7 +220,7 @@ async def create_publish_token(request: web.Request) -> web.Response:
 )
 async def revoke_publish_token(request: web.Request) -> web.Response:
     actor, event = await guarded(request, ADMINS)
-    room_id = _path_int(request, "room_id")
+    room_id = path_int(request, "room_id")
     s, registry = request.app[SERVICES], request.app[PEERS]
     return web.json_response(await webrtc.revoke_publish_token(s, registry, actor, event, room_id))
 
@@ -237,7 +237,7 @@ async def set_webrtc_viewers(request: web.Request) -> web.Response:
     payload = await read_json(request)
     if "room_id" in payload:
         raise InvalidInput("room_id is given in the path", fields={"room_id": "unknown field"})
-    payload["room_id"] = _path_int(request, "room_id")
+    payload["room_id"] = path_int(request, "room_id")
     data = WebRtcViewers.model_validate(payload)
     s, registry = request.app[SERVICES], request.app[PEERS]
     result = await webrtc.allow_viewers(
