@@ -68,6 +68,15 @@ def read_query(request: web.Request, schema: type[BaseModel]) -> Any:
     return schema.model_validate(dict(request.query), strict=False)
 
 
+def attachment(text: str, content_type: str, filename: str) -> web.Response:
+    """A download: `filename` is built from slugs and numbers, never from user text."""
+    return web.Response(
+        text=text,
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 async def event_of(request: web.Request) -> EventRow:
     return await catalog.event_by_slug(request.app[SERVICES], request.match_info["slug"])
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from server import schemas as sc
 from server.app_keys import SERVICES
 from server.commands import ADMINS, VIEWER
-from server.http.api import api, guarded, read_json
+from server.http.api import api, attachment, guarded, read_json
 from server.services import privacy, reports
 
 
@@ -21,7 +21,7 @@ async def report(request: web.Request) -> web.Response:
 async def report_csv(request: web.Request) -> web.Response:
     _actor, event = await guarded(request, ADMINS)
     text = await reports.aggregates_csv(request.app[SERVICES], event)
-    return _csv(text, f"{event.slug}-reach.csv")
+    return attachment(text, "text/csv", f"{event.slug}-reach.csv")
 
 
 @api(
@@ -33,15 +33,7 @@ async def report_csv(request: web.Request) -> web.Response:
 async def attendance_csv(request: web.Request) -> web.Response:
     _actor, event = await guarded(request, ADMINS)
     text = await reports.intervals_csv(request.app[SERVICES], event)
-    return _csv(text, f"{event.slug}-attendance.csv")
-
-
-def _csv(text: str, filename: str) -> web.Response:
-    return web.Response(
-        text=text,
-        content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(text, "text/csv", f"{event.slug}-attendance.csv")
 
 
 @api(

@@ -12,6 +12,7 @@ from server.http.api import (
     CAPTIONER,
     PUBLIC,
     api,
+    attachment,
     event_of,
     guarded,
     path_int,
@@ -77,11 +78,7 @@ async def captions_vtt(request: web.Request) -> web.Response:
     event = await event_of(request)
     room_id = path_int(request, "room_id")
     text = await captions.transcript_vtt(request.app[SERVICES], event, room_id)
-    return web.Response(
-        text=text,
-        content_type="text/vtt",
-        headers={"Content-Disposition": f'attachment; filename="{event.slug}-room-{room_id}.vtt"'},
-    )
+    return attachment(text, "text/vtt", f"{event.slug}-room-{room_id}.vtt")
 
 
 @api(
@@ -106,8 +103,4 @@ async def import_agenda(request: web.Request) -> web.Response:
 async def agenda_ics(request: web.Request) -> web.Response:
     event = await event_of(request)
     text = await catalog.agenda_ical(request.app[SERVICES], event)
-    return web.Response(
-        text=text,
-        content_type="text/calendar",
-        headers={"Content-Disposition": f'attachment; filename="{event.slug}.ics"'},
-    )
+    return attachment(text, "text/calendar", f"{event.slug}.ics")

@@ -145,6 +145,7 @@ async def test_a_pretalx_schedule_imports_and_the_whole_agenda_comes_back_as_ica
     async with anonymous.session.get(f"{EVENT_API}/agenda.ics") as response:
         assert response.status == 200
         assert response.content_type == "text/calendar"
+        assert response.headers["Content-Disposition"] == f'attachment; filename="{EVENT}.ics"'
         body = await response.read()
     assert body.count(b"\n") == body.count(b"\r\n")
     assert all(len(line) <= 75 for line in body.split(b"\r\n")), body

@@ -545,6 +545,11 @@ async def wait_until_every_interval_is_closed(admin, pattern: Pattern) -> None:
 
 async def check_aggregates_csv(admin, report: dict) -> None:
     text = await admin.ok("GET", f"{EVENT_API}/reports/aggregates.csv")
+    for name, filename in (("aggregates", "reach"), ("attendance", "attendance")):
+        async with admin.session.get(f"{EVENT_API}/reports/{name}.csv") as response:
+            assert response.content_type == "text/csv"
+            download = f'attachment; filename="{EVENT}-{filename}.csv"'
+            assert response.headers["Content-Disposition"] == download
     reader = csv.DictReader(io.StringIO(text))
     assert reader.fieldnames == ["scope", "session_id", "session_title", "metric", "value"]
     rows = list(reader)

@@ -187,6 +187,8 @@ async def test_the_webvtt_transcript_reads_back_as_the_lines_timed_from_going_li
     async with anonymous.session.get(f"{EVENT_API}/rooms/{main}/captions.vtt") as response:
         assert response.status == 200
         assert response.content_type == "text/vtt"
+        download = f'attachment; filename="{EVENT}-room-{main}.vtt"'
+        assert response.headers["Content-Disposition"] == download
         vtt = await response.text()
     cues = parse_webvtt(vtt)
 
