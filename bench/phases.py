@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.driver import Driver
-from bench.loadgen import OK, Link
+from bench.link import OK, Link
 from bench.podium import PodiumUnderTest
 from bench.servers import ServerProcess
 
