@@ -3,9 +3,9 @@
 Each connection (`bench.link.Link`) is a bare asyncio Protocol: the HTTP upgrade is written
 by hand, frames are parsed just enough to find packets, Engine.IO pings are answered, and the
 one watched event (Podium's `update`, the stock server's `broadcast`) is only timestamped and
-counted by its `seq`, never decoded. That keeps a receipt at a few microseconds, so one process holds
-thousands of viewers. A `Swarm` is one process's connections; `bench.driver` runs several
-in worker processes and collects their figures.
+counted by its `seq`, never decoded. That keeps a receipt at a few microseconds, so one
+process holds thousands of viewers. A `Swarm` is one process's connections; `bench.driver`
+runs several in worker processes and collects their figures.
 
 Receive times are `time.monotonic_ns()`: CLOCK_MONOTONIC is system-wide, so the process
 that triggers a broadcast and the processes that receive it share one clock.
