@@ -76,6 +76,7 @@ async def security_headers_middleware(request: web.Request, handler: Handler):
 
 
 def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = "Podium"  # not aiohttp's and Python's versions
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -202,7 +202,7 @@ async def test_questions_over_the_per_viewer_rate_limit_are_refused_on_both_tran
 # --- headers and escaping ------------------------------------------------------------------
 
 
-async def test_pages_and_api_answers_carry_csp_and_nosniff(podium):
+async def test_pages_and_api_answers_carry_csp_and_nosniff_and_no_versions(podium):
     chair = await podium.staff("chair")
     anonymous = await podium.anonymous()
     main = podium.rooms["main"]
@@ -219,12 +219,15 @@ async def test_pages_and_api_answers_carry_csp_and_nosniff(podium):
             "/api/v1/events/no-such-event",
             "/api/openapi.json",
             "/healthz",
+            "/static/js/common.js",
+            "/socket.io/?EIO=4&transport=polling",
         )
     ]
     answers.append(await get_text(chair, f"/e/{EVENT}/chair"))
     for status, headers, text in answers:
         assert status in (200, 404), (status, text[:200])
         assert headers.get("X-Content-Type-Options") == "nosniff", headers
+        assert headers.get("Server") == "Podium", headers
         csp = headers.get("Content-Security-Policy", "")
         for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"):
             assert directive in csp, csp
@@ -241,6 +244,7 @@ async def test_refused_pages_carry_csp_and_nosniff_too(podium):
     assert [status for status, _, _ in answers] == [403, 303]
     for _, headers, _ in answers:
         assert headers.get("X-Content-Type-Options") == "nosniff", headers
+        assert headers.get("Server") == "Podium", headers
         assert "default-src 'self'" in headers.get("Content-Security-Policy", ""), headers
 
 
