@@ -16,6 +16,7 @@ from server.app_keys import ATTENDANCE, PRESENCE, SERVICES, SETTINGS, SOCKETS
 from server.http import api, join_links, pages, viewer_forms, viewer_page, webrtc
 from server.http.middleware import (
     errors_middleware,
+    name_the_server,
     origin_middleware,
     security_headers_middleware,
 )
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
             origin_middleware(settings.effective_allowed_origins),
         ],
     )
+    app.on_response_prepare.append(name_the_server)
     app[SETTINGS] = settings
     app[pages.TEMPLATES] = pages.template_environment()
     app[join_links.JOIN_CODES] = join_links.JoinCodes(settings.secret_key)

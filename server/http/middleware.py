@@ -76,7 +76,6 @@ async def security_headers_middleware(request: web.Request, handler: Handler):
 
 
 def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers["Server"] = "Podium"  # not aiohttp's and Python's versions
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -84,6 +83,13 @@ def _add_security_headers(request: web.Request, response: web.StreamResponse) ->
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
+
+
+async def name_the_server(_request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer, websocket handshakes and files included, says "Podium" rather than
+    aiohttp's and Python's versions (`on_response_prepare`: the last moment before the
+    headers are sent)."""
+    response.headers["Server"] = "Podium"
 
 
 def origin_middleware(allowed_origins: tuple[str, ...]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -232,6 +233,27 @@ async def test_pages_and_api_answers_carry_csp_and_nosniff_and_no_versions(podiu
         for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"):
             assert directive in csp, csp
         assert "unsafe-inline" not in csp
+
+
+async def test_a_websocket_handshake_names_no_versions_either(podium):
+    """The 101 answer is prepared by the socket layer, not by a handler the middlewares see."""
+    host, port = podium.settings.host, podium.settings.port
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            (
+                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                f"Host: {host}:{port}\r\nOrigin: {podium.base_url}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    finally:
+        writer.close()
+    status, *lines = head.decode().split("\r\n")
+    assert status.startswith("HTTP/1.1 101"), head
+    assert "Server: Podium" in lines, head
 
 
 async def test_refused_pages_carry_csp_and_nosniff_too(podium):
