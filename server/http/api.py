@@ -130,12 +130,7 @@ def _command_handler(name: str) -> Handler:
             if key in request.match_info:
                 if key in payload:
                     raise InvalidInput(f"{key} is given in the path", fields={key: "unknown field"})
-                try:
-                    payload[key] = int(request.match_info[key])
-                except ValueError as error:
-                    raise InvalidInput(
-                        f"{key} must be a number", fields={key: "not a number"}
-                    ) from error
+                payload[key] = path_int(request, key)
         result = await dispatch(request.app[SERVICES], command, actor, event, payload)
         return web.json_response(result)
 
