@@ -125,12 +125,7 @@ def _command_handler(name: str) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         actor = await current_actor(request)
         event = await event_of(request)
-        payload = await read_json(request)
-        for key in PATH_IDS:
-            if key in request.match_info:
-                if key in payload:
-                    raise InvalidInput(f"{key} is given in the path", fields={key: "unknown field"})
-                payload[key] = path_int(request, key)
+        payload = with_path_ids(request, await read_json(request))
         result = await dispatch(request.app[SERVICES], command, actor, event, payload)
         return web.json_response(result)
 
@@ -332,6 +327,16 @@ async def stage(request: web.Request) -> web.Response:
     event = await event_of(request)
     room_id = path_int(request, "room_id")
     return web.json_response(await queries.stage(request.app[SERVICES], event, room_id))
+
+
+def with_path_ids(request: web.Request, payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` with the ids the path names (`PATH_IDS`), which the body may not repeat."""
+    for key in PATH_IDS:
+        if key in request.match_info:
+            if key in payload:
+                raise InvalidInput(f"{key} is given in the path", fields={key: "unknown field"})
+            payload[key] = path_int(request, key)
+    return payload
 
 
 def path_int(request: web.Request, key: str) -> int:

@@ -14,7 +14,7 @@ from server.app_keys import PEERS, SERVICES, SETTINGS
 from server.commands import ADMINS, STAFF
 from server.domain.errors import DomainError, InvalidInput, NotAuthenticated
 from server.errors import HTTP_STATUS, describe
-from server.http.api import Handler, api, guarded, path_int, read_json
+from server.http.api import Handler, api, guarded, path_int, read_json, with_path_ids
 from server.http.auth import current_actor
 from server.services import captions, webrtc
 from server.services.context import Actor
@@ -234,11 +234,7 @@ async def revoke_publish_token(request: web.Request) -> web.Response:
 )
 async def set_webrtc_viewers(request: web.Request) -> web.Response:
     actor, event = await guarded(request, ADMINS)
-    payload = await read_json(request)
-    if "room_id" in payload:
-        raise InvalidInput("room_id is given in the path", fields={"room_id": "unknown field"})
-    payload["room_id"] = path_int(request, "room_id")
-    data = WebRtcViewers.model_validate(payload)
+    data = WebRtcViewers.model_validate(with_path_ids(request, await read_json(request)))
     s, registry = request.app[SERVICES], request.app[PEERS]
     result = await webrtc.allow_viewers(
         s, registry, actor, event, data.room_id, data.viewers_allowed
